@@ -1,0 +1,27 @@
+/* config.h: the one configuration file ("key = value", '#' comments) with FV_<KEY> environment
+ * overrides. Loaded once per process; values live until process exit. */
+#ifndef FV_CONFIG_H
+#define FV_CONFIG_H
+
+#include <stddef.h>
+
+struct fv_config {
+	const char *database_url;
+	const char *redis_url;
+	const char *storage_url;
+	const char *templates_dir;
+	const char *static_dir;
+	const char *sql_dir;
+	const char *log_file;
+	size_t max_body;      /* uploads */
+	size_t max_json_body; /* JSON and urlencoded bodies */
+};
+
+/* Fills cfg from defaults, then the file (path, else $FV_CONFIG, else the installed default), then
+ * the environment. A missing file is an error only when it was named explicitly. Returns 0, or -1
+ * with a message naming the file, line and key in err. */
+int config_load(struct fv_config *cfg, const char *path, char *err, size_t errlen);
+/* Prints the keys, their environment variables and defaults (for --help). */
+void config_usage(void);
+
+#endif

@@ -1,0 +1,144 @@
+/* main-app.c: fv-app, the FastCGI responder. Opens its connections and templates once, then serves
+ * one request at a time: parse, route, authorize, handle, answer, log, release. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fcgiapp.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "db.h"
+#include "health.h"
+#include "log.h"
+#include "patients.h"
+#include "redis.h"
+#include "response.h"
+#include "routes.h"
+
+static void
+usage(void)
+{
+	printf("Usage: fv-app [--config FILE]\n"
+	       "The FertiVision FastCGI responder. It serves FastCGI on file descriptor 0, as\n"
+	       "spawn-fcgi or a systemd socket provides it; run several for concurrency.\n\n");
+	config_usage();
+}
+
+/* Authentication and authorization slot in here, before any handler runs (the accounts feature
+ * fills it in); until then every route is served. */
+static enum fv_err
+authorize(struct req *r)
+{
+	(void)r;
+	return FV_OK;
+}
+
+static double
+elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+static void
+serve(FCGX_Request *fcgx, struct arena *a, const struct fv_config *cfg, const struct tpl_set *tpl)
+{
+	struct req r;
+	enum fv_err e;
+
+	e = req_begin(&r, fcgx, a, cfg, tpl);
+	if (e == FV_OK) {
+		e = router_match(routes, nroutes, r.method, r.path, a, &r.match);
+		if (r.match.route)
+			r.page = (r.match.route->flags & R_PAGE) != 0;
+	}
+	if (e == FV_ENOTFOUND)
+		r.err_msg = r.page ? "There is no page at this address." : "no such resource";
+	if (e == FV_OK)
+		e = authorize(&r);
+	if (e == FV_OK)
+		e = r.match.route->handler(&r);
+	if (e != FV_OK) {
+		struct json_object *fields = r.err_fields;
+
+		db_rollback();
+		r.err_fields = NULL;
+		resp_error(&r, e, r.err_msg, fields);
+	}
+	resp_send(&r);
+	log_msg("%s %s %s %d %.1fms %s", r.request_id, r.method_name,
+		r.match.route ? r.match.route->pattern : "-", r.status, elapsed_ms(&r.start),
+		r.user ? r.user : "-");
+	req_end(&r);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {0}};
+	const char *config_path = NULL;
+	struct fv_config cfg;
+	struct tpl_set *tpl;
+	struct arena *arena;
+	FCGX_Request fcgx;
+	char err[512];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	log_set_program("fv-app");
+	if (config_load(&cfg, config_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fv-app: %s\n", err);
+		return 1;
+	}
+	if (log_open(cfg.log_file) != 0) {
+		fprintf(stderr, "fv-app: cannot open log %s\n", cfg.log_file);
+		return 1;
+	}
+	if (sodium_init() < 0 || (tpl = tpl_set_new()) == NULL || (arena = arena_new()) == NULL) {
+		log_msg("start failed: out of memory or no randomness");
+		return 1;
+	}
+	if (tpl_load_dir(tpl, cfg.templates_dir, err, sizeof(err)) != 0) {
+		log_msg("templates: %s", err);
+		return 1;
+	}
+	if (redis_init(cfg.redis_url) != 0) {
+		log_msg("redis_url is malformed");
+		return 1;
+	}
+	db_init(cfg.database_url);
+	health_init();
+	patients_init();
+	signal(SIGPIPE, SIG_IGN);
+	/* Connect now so the first request does not pay for it; failure is not fatal, the next
+	 * request retries. */
+	db_ensure();
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgx, 0, 0) != 0) {
+		log_msg("FastCGI initialisation failed");
+		return 1;
+	}
+	log_msg("serving");
+	while (FCGX_Accept_r(&fcgx) >= 0) {
+		serve(&fcgx, arena, &cfg, tpl);
+		FCGX_Finish_r(&fcgx);
+		arena_reset(arena);
+	}
+	db_close();
+	redis_close();
+	tpl_set_free(tpl);
+	arena_free(arena);
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* response.h: building and sending the one response of a request. A handler calls exactly one of
+ * the resp_* producers (or returns an error for the dispatcher to answer with resp_error());
+ * resp_send() writes it out with the headers every response carries. */
+#ifndef FV_RESPONSE_H
+#define FV_RESPONSE_H
+
+#include <json-c/json.h>
+#include "request.h"
+
+/* Adds a header; the value must not contain CR or LF (such a header is dropped and logged). */
+void resp_header(struct req *r, const char *name, const char *value);
+
+/* JSON body from obj (consumed: json_object_put is called). */
+enum fv_err resp_json(struct req *r, int status, struct json_object *obj);
+/* Like resp_json with status 200, an ETag computed from the body, and 304 when the request's
+ * If-None-Match matches it. */
+enum fv_err resp_json_etag(struct req *r, struct json_object *obj);
+/* The ETag ("\"<hex>\"") resp_json_etag() would send for obj. Arena-allocated. */
+const char *resp_etag_of(struct req *r, struct json_object *obj);
+/* An HTML page rendered from template with view (consumed). Adds "request_id" to the view. */
+enum fv_err resp_page(struct req *r, int status, const char *tpl, struct json_object *view);
+/* 303 See Other (or other 3xx) to a local path. */
+enum fv_err resp_redirect(struct req *r, int status, const char *location);
+/* A response without a body (204, 304). */
+enum fv_err resp_empty(struct req *r, int status);
+/* The contract's error, as JSON or as the HTML error page depending on r->page. msg may be NULL
+ * (the error's default message); fields (consumed) may be NULL. */
+void resp_error(struct req *r, enum fv_err e, const char *msg, struct json_object *fields);
+
+/* Writes status, headers and body to the FastCGI stream. */
+void resp_send(struct req *r);
+
+#endif
