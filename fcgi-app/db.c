@@ -69,6 +69,15 @@ prepare_all(void)
 	return FV_OK;
 }
 
+/* Server notices ("relation already exists, skipping") are not errors and must not reach the
+ * responder's stderr. */
+static void
+ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 enum fv_err
 db_ensure(void)
 {
@@ -85,6 +94,7 @@ db_ensure(void)
 		db_close();
 		return FV_EUNAVAIL;
 	}
+	PQsetNoticeProcessor(conn, ignore_notice, NULL);
 	/* Dates and times are UTC everywhere: "age" and "not in the future" must agree with the
 	 * validators, whatever the server's default time zone. */
 	if ((e = exec_simple("SET TIME ZONE 'UTC'")) != FV_OK || (e = prepare_all()) != FV_OK) {
@@ -140,8 +150,9 @@ result_ok(PGresult *res)
 	return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
 }
 
-enum fv_err
-db_exec(const char *name, int nparams, const char *const *params, PGresult **out)
+/* Runs a prepared statement (name) or a one-off parameterised one (sql). */
+static enum fv_err
+run(const char *name, const char *sql, int nparams, const char *const *params, PGresult **out)
 {
 	int attempt;
 	enum fv_err e = FV_EUNAVAIL;
@@ -154,12 +165,13 @@ db_exec(const char *name, int nparams, const char *const *params, PGresult **out
 			return e;
 		if (conn == NULL)
 			return FV_EUNAVAIL;
-		res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+		res = name ? PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0)
+			   : PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 		if (result_ok(res)) {
 			*out = res;
 			return FV_OK;
 		}
-		e = classify(res, name);
+		e = classify(res, name ? name : "query");
 		PQclear(res);
 		/* A connection that broke while idle (server restart) is retried once; inside a
 		 * transaction the work so far is gone, so the caller must fail. */
@@ -168,6 +180,18 @@ db_exec(const char *name, int nparams, const char *const *params, PGresult **out
 		db_close();
 	}
 	return e;
+}
+
+enum fv_err
+db_exec(const char *name, int nparams, const char *const *params, PGresult **out)
+{
+	return run(name, NULL, nparams, params, out);
+}
+
+enum fv_err
+db_query(const char *sql, int nparams, const char *const *params, PGresult **out)
+{
+	return run(NULL, sql, nparams, params, out);
 }
 
 static enum fv_err

@@ -29,6 +29,8 @@ void db_close(void);
  * parameters). Outside a transaction, a call that finds the connection broken reconnects and
  * retries once. */
 enum fv_err db_exec(const char *name, int nparams, const char *const *params, PGresult **res);
+/* The same for a one-off statement that is not worth preparing (fv-admin's work). */
+enum fv_err db_query(const char *sql, int nparams, const char *const *params, PGresult **res);
 /* Name of the constraint behind the last FV_ECONFLICT/FV_EINVAL, or "". */
 const char *db_constraint(void);
 

@@ -49,6 +49,9 @@ hex_val(unsigned char c)
 	return -1;
 }
 
+/* An absent field (NULL) is "is required" everywhere; "" is too for text, where an empty form field
+ * means nothing was typed, but a format validator reports its format for "", as "" may be sent for
+ * an optional field and "is required" would then be untrue. */
 static bool
 is_blank(const char *s)
 {
@@ -808,7 +811,7 @@ v_date(const char *s, bool not_future, int *y, int *m, int *d)
 	set_int(y, 0);
 	set_int(m, 0);
 	set_int(d, 0);
-	if (is_blank(s))
+	if (s == NULL)
 		return MSG_REQUIRED;
 	if (!date_shape_ok(s))
 		return "must be a date YYYY-MM-DD";
@@ -850,7 +853,7 @@ enum_message(const char *const *choices)
 const char *
 v_enum(const char *s, const char *const *choices)
 {
-	if (is_blank(s))
+	if (s == NULL)
 		return MSG_REQUIRED;
 	return in_list(s, choices) ? NULL : enum_message(choices);
 }
@@ -863,7 +866,7 @@ v_uuid(const char *s, char out[37])
 
 	if (out != NULL)
 		out[0] = '\0';
-	if (is_blank(s))
+	if (s == NULL)
 		return MSG_REQUIRED;
 	for (i = 0; i < 36; i++)
 		if (shape[i] == 'x' ? hex_val((unsigned char)s[i]) < 0 : s[i] != '-')
@@ -909,7 +912,7 @@ v_int(const char *s, long long lo, long long hi, long long *out)
 
 	if (out != NULL)
 		*out = 0;
-	if (is_blank(s))
+	if (s == NULL)
 		return MSG_REQUIRED;
 	if (!parse_ll(s, &v) || v < lo || v > hi)
 		return msg_printf("must be an integer in the allowed range",
@@ -964,7 +967,7 @@ v_email(const char *s)
 	static const char bad[] = "must be an e-mail address";
 	const char *at;
 
-	if (is_blank(s))
+	if (s == NULL)
 		return MSG_REQUIRED;
 	if (strnlen(s, 255) > 254)
 		return bad;
@@ -982,7 +985,7 @@ v_phone(const char *s)
 	static const char bad[] = "must be a phone number";
 	size_t len, digits = 0, i;
 
-	if (is_blank(s))
+	if (s == NULL)
 		return MSG_REQUIRED;
 	len = strnlen(s, 33);
 	if (len < 3 || len > 32)
@@ -1005,7 +1008,7 @@ v_mrn(const char *s, char out[33])
 
 	if (out != NULL)
 		out[0] = '\0';
-	if (is_blank(s))
+	if (s == NULL)
 		return MSG_REQUIRED;
 	len = strnlen(s, 33);
 	if (len > 32 || !is_alnum((unsigned char)s[0]))

@@ -1,7 +1,8 @@
 /* input.h: parsing of untrusted input (query strings, urlencoded bodies, JSON bodies) and the
  * validators that turn strings into typed values. Validators return NULL when the value is good, or a
  * short message for a person ("must be a date YYYY-MM-DD") that goes into the error's "fields".
- * Every validator treats NULL (field absent) and "" as "is required" (v_text only when min > 0).
+ * Every validator answers NULL (field absent) with "is required"; v_text says so for "" too when
+ * min > 0, the others give their format message for "" (it may be an optional field).
  * Messages are never freed and stay valid for the life of the process, so several may be held at
  * once; those carrying numbers or choices are interned in a fixed pool (not thread-safe; the
  * responder is single-threaded). Outputs are cleared (0 or "") when validation fails; output

@@ -10,10 +10,6 @@
 
 #define MIGRATE_LOCK "7340210915"
 
-static const struct db_stmt stmts[] = {
-    {"migration_applied", "SELECT 1 FROM schema_migrations WHERE version = $1", 1},
-    {"migration_record", "INSERT INTO schema_migrations (version) VALUES ($1)", 1},
-};
 
 static int
 is_migration(const struct dirent *d)
@@ -53,7 +49,7 @@ apply_one(const char *dir, const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot begin a transaction");
 		return -1;
 	}
-	if (db_exec("migration_applied", 1, params, &res) != FV_OK) {
+	if (db_query("SELECT 1 FROM schema_migrations WHERE version = $1", 1, params, &res) != FV_OK) {
 		snprintf(err, errlen, "%s: cannot read schema_migrations", name);
 		goto out;
 	}
@@ -72,7 +68,7 @@ apply_one(const char *dir, const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", name, msg);
 		goto out;
 	}
-	if (db_exec("migration_record", 1, params, &res) != FV_OK) {
+	if (db_query("INSERT INTO schema_migrations (version) VALUES ($1)", 1, params, &res) != FV_OK) {
 		snprintf(err, errlen, "%s: cannot record", name);
 		goto out;
 	}
@@ -97,7 +93,6 @@ migrate_run(const char *dir, int *applied, char *err, size_t errlen)
 	int n, i, rc = 0;
 
 	*applied = 0;
-	db_register(stmts, sizeof(stmts) / sizeof(stmts[0]));
 	if (db_ensure() != FV_OK) {
 		snprintf(err, errlen, "cannot connect to the database");
 		return -1;

@@ -170,6 +170,13 @@ apply_field(struct req *r, const char *key, struct json_object *v, bool creating
 	char norm[37];
 	int y, m, d;
 
+	static const char *const known[] = {"medical_record_number", "name", "date_of_birth", "sex",
+					    "phone", "email", "partner_id", "notes", NULL};
+
+	if (!in_list(known, key)) {
+		req_invalid(r, key, "is not a known field");
+		return;
+	}
 	if (json_string(r, key, v, &s) != 0)
 		return;
 	if (strcmp(key, "name") == 0) {
@@ -202,8 +209,6 @@ apply_field(struct req *r, const char *key, struct json_object *v, bool creating
 	} else if (strcmp(key, "notes") == 0) {
 		msg = s ? v_text(s, 0, NOTES_MAX, true) : NULL;
 		p->notes = s ? s : "";
-	} else {
-		msg = "is not a known field";
 	}
 	if (msg)
 		req_invalid(r, key, msg);
