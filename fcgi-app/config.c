@@ -49,9 +49,12 @@ set(struct fv_config *cfg, const struct key *k, const char *val, char *err, size
 	char *p = (char *)cfg + k->off;
 
 	if (k->kind == K_STR) {
-		char *copy = strdup(val);
+		char *copy = strdup(val), *old;
 		if (copy == NULL)
 			abort();
+		/* Every string value is our own copy: a later source replaces and frees it. */
+		memcpy(&old, p, sizeof(old));
+		free(old);
 		memcpy(p, &copy, sizeof(copy));
 	} else {
 		char *end;
@@ -148,6 +151,22 @@ config_load(struct fv_config *cfg, const char *path, char *err, size_t errlen)
 			return -1;
 	}
 	return 0;
+}
+
+void
+config_free(struct fv_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		char *p;
+
+		if (keys[i].kind != K_STR)
+			continue;
+		memcpy(&p, (char *)cfg + keys[i].off, sizeof(p));
+		free(p);
+	}
+	memset(cfg, 0, sizeof(*cfg));
 }
 
 void

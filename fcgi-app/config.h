@@ -21,6 +21,8 @@ struct fv_config {
  * the environment. A missing file is an error only when it was named explicitly. Returns 0, or -1
  * with a message naming the file, line and key in err. */
 int config_load(struct fv_config *cfg, const char *path, char *err, size_t errlen);
+/* Releases the strings config_load() copied. */
+void config_free(struct fv_config *cfg);
 /* Prints the keys, their environment variables and defaults (for --help). */
 void config_usage(void);
 

@@ -65,5 +65,6 @@ main(int argc, char **argv)
 		rc = 2;
 	}
 	db_close();
+	config_free(&cfg);
 	return rc;
 }

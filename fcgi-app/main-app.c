@@ -140,5 +140,6 @@ main(int argc, char **argv)
 	redis_close();
 	tpl_set_free(tpl);
 	arena_free(arena);
+	config_free(&cfg);
 	return 0;
 }

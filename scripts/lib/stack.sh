@@ -19,6 +19,7 @@
 FV_USER=fertivision
 FV_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 FV_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac # useradd, nginx
 : "${FV_PROG:=$(basename "$0")}"
 
 fv_say() { printf '%s: %s\n' "$FV_PROG" "$*"; }
@@ -106,6 +107,7 @@ fv_build() {
 fv_make_var() {
     local mk
     mk=$(mktemp)
+    # shellcheck disable=SC2016 # $(...) is make syntax here
     printf 'fv-print-var:\n\t@printf "%%s\\n" "$(%s)"\n' "$1" >"$mk"
     make -s --no-print-directory -C "$FV_REPO" -f Makefile -f "$mk" fv-print-var
     local rc=$?
@@ -154,7 +156,7 @@ fv_up_stack_dir() {
     else
         dir=/var/lib/fertivision-stack/$(basename "$FV_REPO" | tr -c 'A-Za-z0-9._\n-' '_' | cut -c1-24)-$(printf '%s' "$FV_REPO" | sha256sum | cut -c1-8)
         if [[ -e $var ]]; then
-            fv_warn "$var exists but the user '$FV_USER' cannot use it; the stack lives in $dir" >&2
+            fv_warn "$var exists but the user '$FV_USER' cannot use it; the stack lives in $dir"
         fi
     fi
     mkdir -p "$dir" || return 1
@@ -200,10 +202,10 @@ fv_stack_prepare() {
     chmod 0700 "$dir/run" "$dir/pgdata" "$dir/documents" || return 1
 
     # The daemons run the installed copy, so they never need to reach the checkout.
-    bindir=$(fv_make_var bindir) && datadir=$(fv_make_var datadir) || {
+    if ! bindir=$(fv_make_var bindir) || ! datadir=$(fv_make_var datadir); then
         fv_warn "cannot read bindir/datadir from $FV_REPO/Makefile (was it configured?)"
         return 1
-    }
+    fi
     rm -rf "$dir/install"
     if ! (cd "$FV_REPO" && umask 022 && make install DESTDIR="$dir/install") >"$log" 2>&1 </dev/null; then
         fv_warn "make install DESTDIR=$dir/install failed; last lines of $log:"
@@ -344,15 +346,23 @@ fv_as_user() {
 
 # fv_pid_is PID NAME: is PID a live process whose name is NAME?
 fv_pid_is() {
-    [[ $1 =~ ^[0-9]+$ ]] || return 1
-    [[ -r /proc/$1/comm ]] || return 1
+    fv_alive "$1" || return 1
     [[ $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]]
+}
+
+# fv_alive PID: does PID exist and is it not a zombie? (An exited daemon is re-parented to pid 1,
+# which may take a while to reap it.)
+fv_alive() {
+    local st
+    [[ $1 =~ ^[0-9]+$ ]] || return 1
+    st=$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $st && $st != Z && $st != X ]]
 }
 
 # fv_pidfile_pids FILE: the pids listed in FILE, one per line (spawn-fcgi leaves no final newline).
 fv_pidfile_pids() {
     [[ -f $1 ]] || return 0
-    tr -s ' \n' '\n\n' <"$1" | grep -E '^[0-9]+$' || true
+    tr -s '[:space:]' '\n' <"$1" | grep -E '^[0-9]+$' || true
 }
 
 # fv_wait_gone SECONDS PID...: waits until every PID has exited; 1 if some are left.
@@ -362,7 +372,7 @@ fv_wait_gone() {
     while ((t-- > 0)); do
         alive=0
         for p in "$@"; do
-            kill -0 "$p" 2>/dev/null && alive=1
+            fv_alive "$p" && alive=1
         done
         ((alive)) || return 0
         sleep 0.1
@@ -481,7 +491,7 @@ fv_pg_setup_db() {
     [[ $have == 1 ]] || fv_psql postgres -c "create role fertivision login" || return 1
     have=$(fv_psql postgres -At -c "select 1 from pg_database where datname = 'fertivision'") || return 1
     [[ $have == 1 ]] || fv_psql postgres -c "create database fertivision owner fertivision" || return 1
-    fv_psql fertivision -c "create extension if not exists pg_trgm" || return 1
+    fv_psql fertivision -c "set client_min_messages = warning" -c "create extension if not exists pg_trgm" || return 1
 }
 
 # --- Redis -------------------------------------------------------------------------------------
@@ -528,11 +538,11 @@ fv_redis_start() {
         [[ $(fv_redis_cli ping 2>/dev/null) == PONG ]] && break
         sleep 0.1
     done
-    pid=$(fv_redis_pid) && [[ $(fv_redis_cli ping 2>/dev/null) == PONG ]] || {
+    if ! pid=$(fv_redis_pid) || [[ $(fv_redis_cli ping 2>/dev/null) != PONG ]]; then
         fv_warn "Redis did not come up on $FV_REDIS_SOCK"
         fv_tail_log "$FV_LOG/redis.log" >&2
         return 1
-    }
+    fi
     fv_say "Redis started (pid $pid, socket $FV_REDIS_SOCK)"
 }
 
@@ -547,12 +557,13 @@ fv_redis_stop() {
 
 # --- fv-app (spawn-fcgi) -----------------------------------------------------------------------
 
+# The live fv-app pids of the pid file, on one line.
 fv_app_pids() {
-    local p
+    local p out=()
     for p in $(fv_pidfile_pids "$FV_APP_PID"); do
-        fv_pid_is "$p" fv-app && echo "$p"
+        fv_pid_is "$p" fv-app && out+=("$p")
     done
-    return 0
+    echo "${out[*]}"
 }
 
 fv_admin() {
@@ -575,11 +586,12 @@ fv_app_start() {
     local pids out
     pids=$(fv_app_pids)
     if [[ -n $pids ]]; then
-        fv_say "fv-app already running (pids $(echo $pids))"
+        fv_say "fv-app already running (pids $pids)"
         return 0
     fi
     rm -f "$FV_APP_SOCK" "$FV_APP_PID"
     touch "$FV_LOG/fv-app.log" && chown "$FV_USER:$FV_USER" "$FV_LOG/fv-app.log" || return 1
+    # shellcheck disable=SC2016 # "$0" "$1" "$2" are expanded by that sh
     out=$(cd "$FV_STACK_DIR" && env -i PATH="$FV_PATH" HOME="$FV_STACK_DIR" LANG=C.UTF-8 TZ=UTC \
         FV_CONFIG="$FV_CONF" \
         spawn-fcgi -s "$FV_APP_SOCK" -M 0600 -U "$FV_USER" -G "$FV_USER" \
@@ -597,7 +609,7 @@ fv_app_start() {
         fv_tail_log "$FV_LOG/fv-app.log" >&2
         return 1
     fi
-    fv_say "fv-app started: $FV_APP_PROCS processes (pids $(echo $pids)) on $FV_APP_SOCK"
+    fv_say "fv-app started: $FV_APP_PROCS processes (pids $pids) on $FV_APP_SOCK"
 }
 
 fv_app_stop() {
@@ -606,7 +618,7 @@ fv_app_stop() {
     if [[ -n $pids ]]; then
         # shellcheck disable=SC2086 # one pid per word
         fv_stop_pids fv-app $pids || return 1
-        fv_say "fv-app stopped (pids $(echo $pids))"
+        fv_say "fv-app stopped (pids $pids)"
     fi
     rm -f "$FV_APP_PID" "$FV_APP_SOCK"
 }
@@ -715,7 +727,7 @@ fv_stack_status() {
         rc=3
     fi
     pids=$(fv_app_pids)
-    if [[ -n $pids ]]; then echo "fv-app    running  pids $(echo $pids)  socket $FV_APP_SOCK"; else
+    if [[ -n $pids ]]; then echo "fv-app    running  pids $pids  socket $FV_APP_SOCK"; else
         echo "fv-app    stopped"
         rc=3
     fi

@@ -17,7 +17,6 @@ What is here:
 """
 
 import datetime
-import html
 import html.parser
 import http.client
 import json
@@ -686,6 +685,13 @@ class FVTestCase(unittest.TestCase):
         if with_documents:
             self.assertIn("documents", p)
             self.assertIsInstance(p["documents"], list)
+
+    def assertFieldErrors(self, page, fields):
+        """Exactly one non-empty .field-error per bad field, each placed next to that field's control."""
+        shown = [e["text"] for e in page.nonempty_errors()]
+        self.assertEqual(len(shown), len(fields), "expected errors for %s, page shows %s" % (list(fields), shown))
+        for f in fields:
+            self.assertTrue(page.error_near(f), "no .field-error next to %s; errors shown: %s" % (f, shown))
 
     def page(self, resp):
         return Page(resp.text, resp.url)

@@ -14,7 +14,6 @@ PATTERN (optional): run only tests whose id contains one of the given substrings
 import os
 import sys
 import time
-import traceback
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
