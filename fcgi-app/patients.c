@@ -320,6 +320,13 @@ form_view(struct req *r, const char *title, const char *action, const struct pat
 	return view;
 }
 
+/* A problem with the form as a whole (undecodable data) has no field to sit next to. */
+static const char *
+form_problem(struct req *r)
+{
+	return r->err_fields ? NULL : r->err_msg;
+}
+
 static const char *
 patient_path(struct req *r, const char *id)
 {
@@ -383,7 +390,7 @@ patients_create(struct req *r)
 out:
 	if (r->page && (e == FV_EINVAL || e == FV_ECONFLICT))
 		e = resp_page(r, 400, "patient_form",
-			      form_view(r, "New patient", "/patients", &p, NULL, NULL));
+			      form_view(r, "New patient", "/patients", &p, NULL, form_problem(r)));
 	json_object_put(in);
 	return e;
 }
@@ -453,11 +460,11 @@ patients_update(struct req *r)
 
 	if ((e = path_id_or_404(r, id)) != FV_OK)
 		return e;
-	if ((e = read_input(r, &in, &if_match)) != FV_OK)
-		goto out;
 	if ((e = load_patient(r, id, &l)) != FV_OK)
 		goto out;
 	etag = resp_etag_of(r, l.view);
+	if ((e = read_input(r, &in, &if_match)) != FV_OK)
+		goto out;
 	if ((e = check_if_match(r, if_match, etag)) != FV_OK)
 		goto out;
 	if ((e = apply_input(r, in, false, id, &l.cur)) != FV_OK)
@@ -492,7 +499,7 @@ patients_update(struct req *r)
 out:
 	if (r->page && (e == FV_EINVAL || e == FV_ECONFLICT || e == FV_EPRECOND) && l.view) {
 		/* The person's input is kept; on a stale form the new etag lets them save it anyway. */
-		const char *problem = e == FV_EPRECOND ? r->err_msg : NULL;
+		const char *problem = e == FV_EPRECOND ? r->err_msg : form_problem(r);
 		e = resp_page(r, e == FV_EPRECOND ? 412 : 400, "patient_form",
 			      form_view(r, "Edit patient",
 					arena_printf(r->arena, "/patients/%s/edit", id), &l.cur,
