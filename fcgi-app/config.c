@@ -35,6 +35,16 @@ static const struct key {
      FV_PKGDATADIR "/static"},
     {"sql_dir", "FV_SQL_DIR", K_STR, offsetof(struct fv_config, sql_dir), FV_PKGDATADIR "/sql"},
     {"log_file", "FV_LOG_FILE", K_STR, offsetof(struct fv_config, log_file), "-"},
+    {"migrate_database_url", "FV_MIGRATE_DATABASE_URL", K_STR,
+     offsetof(struct fv_config, migrate_database_url), ""},
+    {"audit_key_file", "FV_AUDIT_KEY_FILE", K_STR, offsetof(struct fv_config, audit_key_file),
+     FV_SYSCONFDIR "/audit.key"},
+    {"session_idle_timeout", "FV_SESSION_IDLE_TIMEOUT", K_SIZE,
+     offsetof(struct fv_config, session_idle_timeout), "1800"},
+    {"session_lifetime", "FV_SESSION_LIFETIME", K_SIZE,
+     offsetof(struct fv_config, session_lifetime), "43200"},
+    {"token_lifetime", "FV_TOKEN_LIFETIME", K_SIZE, offsetof(struct fv_config, token_lifetime),
+     "2592000"},
     {"max_body", "FV_MAX_BODY", K_SIZE, offsetof(struct fv_config, max_body), "52428800"},
     {"max_json_body", "FV_MAX_JSON_BODY", K_SIZE, offsetof(struct fv_config, max_json_body),
      "1048576"},
@@ -64,7 +74,7 @@ set(struct fv_config *cfg, const struct key *k, const char *val, char *err, size
 		v = strtoull(val, &end, 10);
 		if (errno || end == val || *end != '\0' || !isdigit((unsigned char)val[0]) ||
 		    v == 0) {
-			snprintf(err, errlen, "%s: %s must be a positive number of bytes", where,
+			snprintf(err, errlen, "%s: %s must be a positive whole number", where,
 				 k->name);
 			return -1;
 		}
@@ -178,5 +188,6 @@ config_usage(void)
 	       FV_SYSCONFDIR);
 	printf("Keys (file 'key = value'; the environment variable overrides the file):\n");
 	for (i = 0; i < NKEYS; i++)
-		printf("  %-14s %-18s default: %s\n", keys[i].name, keys[i].env, keys[i].def);
+		printf("  %-21s %-24s default: %s\n", keys[i].name, keys[i].env,
+		       keys[i].def[0] ? keys[i].def : "(none)");
 }

@@ -13,6 +13,11 @@ struct fv_config {
 	const char *static_dir;
 	const char *sql_dir;
 	const char *log_file;
+	const char *migrate_database_url; /* "" = database_url */
+	const char *audit_key_file;
+	size_t session_idle_timeout; /* seconds */
+	size_t session_lifetime;     /* seconds */
+	size_t token_lifetime;	     /* seconds */
 	size_t max_body;      /* uploads */
 	size_t max_json_body; /* JSON and urlencoded bodies */
 };

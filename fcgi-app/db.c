@@ -10,6 +10,7 @@
 static const char *conninfo;
 static PGconn *conn;
 static int in_tx;
+static void (*tx_end_hook)(bool committed);
 static char constraint[128];
 static char last_error[512];
 static struct {
@@ -34,13 +35,33 @@ db_register(const struct db_stmt *stmts, size_t n)
 	ntables++;
 }
 
+static void
+tx_ended(bool committed)
+{
+	if (in_tx && tx_end_hook)
+		tx_end_hook(committed);
+	in_tx = 0;
+}
+
+void
+db_on_tx_end(void (*hook)(bool committed))
+{
+	tx_end_hook = hook;
+}
+
+bool
+db_in_tx(void)
+{
+	return in_tx;
+}
+
 void
 db_close(void)
 {
 	if (conn != NULL)
 		PQfinish(conn);
 	conn = NULL;
-	in_tx = 0;
+	tx_ended(false);
 }
 
 static enum fv_err exec_simple(const char *sql);
@@ -232,9 +253,20 @@ db_begin(void)
 enum fv_err
 db_commit(void)
 {
-	enum fv_err e = exec_simple("COMMIT");
+	PGresult *res;
+	enum fv_err e = FV_EUNAVAIL;
+	bool committed = false;
 
-	in_tx = 0;
+	if (conn != NULL) {
+		res = PQexec(conn, "COMMIT");
+		/* COMMIT of a failed transaction "succeeds" as ROLLBACK: look at the command tag. */
+		committed = PQresultStatus(res) == PGRES_COMMAND_OK &&
+			    strcmp(PQcmdStatus(res), "COMMIT") == 0;
+		e = committed ? FV_OK : PQresultStatus(res) == PGRES_COMMAND_OK ? FV_EINTERNAL
+									 : classify(res, "COMMIT");
+		PQclear(res);
+	}
+	tx_ended(committed);
 	return e;
 }
 
@@ -243,7 +275,7 @@ db_rollback(void)
 {
 	if (in_tx && conn != NULL && PQstatus(conn) == CONNECTION_OK)
 		exec_simple("ROLLBACK");
-	in_tx = 0;
+	tx_ended(false);
 }
 
 enum fv_err

@@ -5,6 +5,7 @@
 #ifndef FV_DB_H
 #define FV_DB_H
 
+#include <stdbool.h>
 #include <libpq-fe.h>
 #include "errors.h"
 
@@ -34,7 +35,10 @@ enum fv_err db_query(const char *sql, int nparams, const char *const *params, PG
 /* Name of the constraint behind the last FV_ECONFLICT/FV_EINVAL, or "". */
 const char *db_constraint(void);
 
-/* Transactions: one at a time; db_rollback() is harmless when none is open. */
+/* Transactions: one at a time; db_rollback() is harmless when none is open. The end hook, when set,
+ * learns how every transaction ended (the audit trail keeps its chain state by it). */
+void db_on_tx_end(void (*hook)(bool committed));
+bool db_in_tx(void);
 enum fv_err db_begin(void);
 enum fv_err db_commit(void);
 void db_rollback(void);

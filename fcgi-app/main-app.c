@@ -9,6 +9,9 @@
 #include <fcgiapp.h>
 #include <sodium.h>
 
+#include "admin.h"
+#include "audit.h"
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "health.h"
@@ -27,15 +30,6 @@ usage(void)
 	config_usage();
 }
 
-/* Authentication and authorization slot in here, before any handler runs (the accounts feature
- * fills it in); until then every route is served. */
-static enum fv_err
-authorize(struct req *r)
-{
-	(void)r;
-	return FV_OK;
-}
-
 static double
 elapsed_ms(const struct timespec *start)
 {
@@ -44,6 +38,25 @@ elapsed_ms(const struct timespec *start)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
 	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* Runs the matched route: authentication and authorization first, then the handler. A route
+ * behind a login runs in one transaction with its audit rows; only a successful (< 400) response
+ * commits it. */
+static enum fv_err
+run_route(struct req *r)
+{
+	bool tx = !(r->match.route->flags & R_PUBLIC);
+	enum fv_err e;
+
+	if ((e = auth_authenticate(r)) != FV_OK || (e = auth_authorize(r)) != FV_OK || r->responded)
+		return e;
+	if (tx && (e = db_begin()) != FV_OK)
+		return e;
+	e = r->match.route->handler(r);
+	if (e == FV_OK && tx && r->status < 400)
+		e = db_commit();
+	return e;
 }
 
 static void
@@ -61,13 +74,11 @@ serve(FCGX_Request *fcgx, struct arena *a, const struct fv_config *cfg, const st
 	if (e == FV_ENOTFOUND)
 		r.err_msg = r.page ? "There is no page at this address." : "no such resource";
 	if (e == FV_OK)
-		e = authorize(&r);
-	if (e == FV_OK)
-		e = r.match.route->handler(&r);
+		e = run_route(&r);
+	db_rollback(); /* whatever was not committed */
 	if (e != FV_OK) {
 		struct json_object *fields = r.err_fields;
 
-		db_rollback();
 		r.err_fields = NULL;
 		resp_error(&r, e, r.err_msg, fields);
 	}
@@ -119,8 +130,14 @@ main(int argc, char **argv)
 		log_msg("redis_url is malformed");
 		return 1;
 	}
+	if (audit_init(cfg.audit_key_file, err, sizeof(err)) != 0) {
+		log_msg("%s", err);
+		return 1;
+	}
 	db_init(cfg.database_url);
 	health_init();
+	auth_init();
+	admin_init();
 	patients_init();
 	signal(SIGPIPE, SIG_IGN);
 	/* Connect now so the first request does not pay for it; failure is not fatal, the next

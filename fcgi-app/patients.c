@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "cursor.h"
 #include "db.h"
 #include "escape.h"
@@ -258,18 +259,15 @@ read_input(struct req *r, struct json_object **in, const char **etag)
 {
 	static const char *const nullable[] = {"medical_record_number", "phone", "email",
 					       "partner_id", NULL};
-	struct kvlist form;
-	enum fv_err e;
+	const struct kvlist *form = &r->form;
 	size_t i;
 
 	*etag = req_param(r, "HTTP_IF_MATCH");
 	if (!r->page)
 		return req_json_body(r, in);
-	if ((e = req_form_body(r, &form)) != FV_OK)
-		return e;
 	*in = json_object_new_object();
-	for (i = 0; i < form.n; i++) {
-		const char *k = form.v[i].key, *v = form.v[i].val;
+	for (i = 0; i < form->n; i++) {
+		const char *k = form->v[i].key, *v = form->v[i].val;
 
 		if (strcmp(k, "etag") == 0)
 			*etag = v[0] ? v : NULL;
@@ -320,13 +318,6 @@ form_view(struct req *r, const char *title, const char *action, const struct pat
 	return view;
 }
 
-/* A problem with the form as a whole (undecodable data) has no field to sit next to. */
-static const char *
-form_problem(struct req *r)
-{
-	return r->err_fields ? NULL : r->err_msg;
-}
-
 static const char *
 patient_path(struct req *r, const char *id)
 {
@@ -374,7 +365,7 @@ patients_create(struct req *r)
 		e = mrn_conflict(r);
 		goto out;
 	}
-	if (e != FV_OK)
+	if (e != FV_OK || (e = auth_audit(r, "patient.create", "patient", id, "success")) != FV_OK)
 		goto out;
 	if (r->page) {
 		e = resp_redirect(r, 303, patient_path(r, id));
@@ -390,7 +381,7 @@ patients_create(struct req *r)
 out:
 	if (r->page && (e == FV_EINVAL || e == FV_ECONFLICT))
 		e = resp_page(r, 400, "patient_form",
-			      form_view(r, "New patient", "/patients", &p, NULL, form_problem(r)));
+			      form_view(r, "New patient", "/patients", &p, NULL, NULL));
 	json_object_put(in);
 	return e;
 }
@@ -414,6 +405,10 @@ patients_show(struct req *r)
 
 	if ((e = path_id_or_404(r, id)) != FV_OK || (e = load_patient(r, id, &l)) != FV_OK)
 		return e;
+	if ((e = auth_audit(r, "patient.read", "patient", id, "success")) != FV_OK) {
+		json_object_put(l.view);
+		return e;
+	}
 	if (!r->page)
 		return resp_json_etag(r, l.view);
 	view = json_object_new_object();
@@ -433,6 +428,8 @@ patients_edit_form(struct req *r)
 		return e;
 	const char *etag = resp_etag_of(r, l.view);
 	json_object_put(l.view);
+	if ((e = auth_audit(r, "patient.read", "patient", id, "success")) != FV_OK)
+		return e;
 	return resp_page(
 	    r, 200, "patient_form",
 	    form_view(r, "Edit patient", arena_printf(r->arena, "/patients/%s/edit", id), &l.cur,
@@ -484,7 +481,7 @@ patients_update(struct req *r)
 	if (PQntuples(res) == 0)
 		e = check_if_match(r, "", etag); /* changed between our read and our write */
 	PQclear(res);
-	if (e != FV_OK)
+	if (e != FV_OK || (e = auth_audit(r, "patient.update", "patient", id, "success")) != FV_OK)
 		goto out;
 	if (r->page) {
 		e = resp_redirect(r, 303, patient_path(r, id));
@@ -499,7 +496,7 @@ patients_update(struct req *r)
 out:
 	if (r->page && (e == FV_EINVAL || e == FV_ECONFLICT || e == FV_EPRECOND) && l.view) {
 		/* The person's input is kept; on a stale form the new etag lets them save it anyway. */
-		const char *problem = e == FV_EPRECOND ? r->err_msg : form_problem(r);
+		const char *problem = e == FV_EPRECOND ? r->err_msg : NULL;
 		e = resp_page(r, e == FV_EPRECOND ? 412 : 400, "patient_form",
 			      form_view(r, "Edit patient",
 					arena_printf(r->arena, "/patients/%s/edit", id), &l.cur,
@@ -532,7 +529,7 @@ patients_archive(struct req *r)
 	if (PQntuples(res) == 0)
 		e = check_if_match(r, "", etag);
 	PQclear(res);
-	if (e != FV_OK)
+	if (e != FV_OK || (e = auth_audit(r, "patient.archive", "patient", id, "success")) != FV_OK)
 		return e;
 	return r->page ? resp_redirect(r, 303, "/patients") : resp_empty(r, 204);
 }
@@ -630,7 +627,8 @@ patients_list(struct req *r)
 	const char *stmt = q[0] ? (c.backward ? "patient_search_prev" : "patient_search_next")
 				: (c.backward ? "patient_list_prev" : "patient_list_next");
 
-	if ((e = db_exec(stmt, q[0] ? 4 : 3, params, &res)) != FV_OK)
+	if ((e = auth_audit(r, "patient.list", "patient", NULL, "success")) != FV_OK ||
+	    (e = db_exec(stmt, q[0] ? 4 : 3, params, &res)) != FV_OK)
 		return e;
 	n = PQntuples(res);
 	more = n > limit;

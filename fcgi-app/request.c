@@ -85,6 +85,21 @@ req_param(const struct req *r, const char *name)
 }
 
 const char *
+req_cookie(struct req *r, const char *name)
+{
+	const char *p = req_param(r, "HTTP_COOKIE");
+	size_t n = strlen(name);
+
+	while (p && *p) {
+		p += strspn(p, " \t;");
+		if (strncmp(p, name, n) == 0 && p[n] == '=')
+			return arena_strndup(r->arena, p + n + 1, strcspn(p + n + 1, ";"));
+		p = strchr(p, ';');
+	}
+	return NULL;
+}
+
+const char *
 req_path_param(const struct req *r, size_t n)
 {
 	return n < r->match.nparams ? r->match.params[n] : "";

@@ -16,6 +16,8 @@
 #include "router.h"
 #include "template.h"
 
+struct credential;
+
 struct req {
 	struct arena *arena;
 	FCGX_Request *fcgx;
@@ -32,7 +34,9 @@ struct req {
 	const char *remote_addr;
 	bool page; /* answer in HTML (else JSON) */
 	struct route_match match;
-	const char *user; /* authenticated user name; set by authentication */
+	const char *user;	  /* authenticated user name, for the log; NULL when anonymous */
+	struct credential *cred;  /* the session or token used; NULL when anonymous */
+	struct kvlist form;	  /* the urlencoded body of a page POST, parsed before authorization */
 
 	/* Set by a handler before returning an error, read by the dispatcher. */
 	const char *err_msg;
@@ -52,6 +56,8 @@ enum fv_err req_begin(struct req *r, FCGX_Request *fcgx, struct arena *a,
 /* Releases everything the request holds (the arena is reset by the caller). */
 void req_end(struct req *r);
 
+/* The value of cookie name from the Cookie header (arena copy), or NULL. */
+const char *req_cookie(struct req *r, const char *name);
 /* A request header by its CGI name ("HTTP_IF_MATCH"), or NULL. */
 const char *req_param(const struct req *r, const char *name);
 /* The n-th captured path segment. */

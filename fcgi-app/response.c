@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include "credentials.h"
 #include "escape.h"
 #include "log.h"
 #include "response.h"
@@ -129,8 +130,15 @@ resp_page(struct req *r, int status, const char *tpl, struct json_object *view)
 	enum fv_err e = FV_OK;
 
 	json_object_object_add(view, "request_id", json_object_new_string(r->request_id));
-	if (r->user)
-		json_object_object_add(view, "current_user", json_object_new_string(r->user));
+	if (r->cred) {
+		json_object_object_add(view, "current_user",
+				       json_object_new_string(r->cred->user.name));
+		json_object_object_add(view, "is_admin",
+				       json_object_new_boolean(r->cred->user.role == ROLE_ADMIN));
+		if (r->cred->kind == CRED_SESSION)
+			json_object_object_add(view, "csrf_token",
+					       json_object_new_string(r->cred->csrf));
+	}
 	if (tpl_render(r->tpl, tpl, view, &out, err, sizeof(err)) != 0) {
 		log_msg("%s template %s: %s", r->request_id, tpl, err);
 		e = req_fail(r, FV_EINTERNAL, NULL);
