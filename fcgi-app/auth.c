@@ -16,7 +16,6 @@
 
 #define SESSION_COOKIE "fv_session"
 #define LOGIN_CSRF_COOKIE "fv_login_csrf"
-#define NEXT_MAX 2048
 #define LOGIN_FAILED "wrong user name or password"
 #define CSRF_FAILED                                                                                \
 	"This form has expired or did not come from FertiVision. Reload the page and try again."
@@ -153,14 +152,7 @@ auth_authorize(struct req *r)
 static const char *
 safe_next(const char *next)
 {
-	size_t i, n = next ? strlen(next) : 0;
-
-	if (n == 0 || n > NEXT_MAX || next[0] != '/' || next[1] == '/' || next[1] == '\\')
-		return "/patients";
-	for (i = 0; i < n; i++)
-		if ((unsigned char)next[i] < 0x20 || next[i] == 0x7f || next[i] == '\\')
-			return "/patients";
-	return next;
+	return next && v_local_path(next) == NULL ? next : "/patients";
 }
 
 static const char *

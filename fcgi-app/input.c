@@ -1020,3 +1020,20 @@ v_mrn(const char *s, char out[33])
 		out[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 'a' + 'A') : s[i];
 	return NULL;
 }
+
+const char *
+v_local_path(const char *s)
+{
+	static const char bad[] = "must be a path on this site";
+	size_t i, n;
+
+	if (s == NULL)
+		return MSG_REQUIRED;
+	n = strnlen(s, 2049);
+	if (n == 0 || n > 2048 || s[0] != '/' || s[1] == '/')
+		return bad;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\')
+			return bad;
+	return NULL;
+}

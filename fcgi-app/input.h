@@ -79,5 +79,9 @@ const char *v_phone(const char *s);
 /* A medical record number: 1..32 characters of A-Z a-z 0-9 and '-', starting with a letter or
  * digit; writes the upper-cased form to out (33 bytes). */
 const char *v_mrn(const char *s, char out[33]);
+/* A path on this site to redirect to after a login: starts with exactly one '/', has no '\\', no
+ * control characters and at most 2048 bytes, so it can never send the browser to another origin
+ * ("//evil", "/\\evil", "https://evil", "javascript:"). */
+const char *v_local_path(const char *s);
 
 #endif

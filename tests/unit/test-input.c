@@ -808,6 +808,37 @@ test_mrn(void)
 	STR_EQ(v_mrn(NULL, out), "is required", "v_mrn(NULL)");
 }
 
+static void
+test_local_path(void)
+{
+	static const char *const good[] = {"/", "/patients", "/patients?q=a%2Fb&cursor=x",
+					   "/patients/new#top", NULL};
+	static const char *const bad[] = {"",
+					  "patients",
+					  "//evil.example",
+					  "///evil.example",
+					  "/\\evil.example",
+					  "/a\\b",
+					  "https://evil.example",
+					  "javascript:alert(1)",
+					  "/a\r\nSet-Cookie: x=1",
+					  "/a\tb",
+					  "/a\x7f",
+					  NULL};
+	const char *const *p;
+	char longpath[2100];
+
+	for (p = good; *p; p++)
+		OK(v_local_path(*p) == NULL, *p);
+	for (p = bad; *p; p++)
+		OK(v_local_path(*p) != NULL, *p);
+	OK(v_local_path(NULL) != NULL, "local path: NULL");
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	OK(v_local_path(longpath) != NULL, "local path: over 2048 bytes");
+}
+
 int
 main(void)
 {
@@ -832,5 +863,6 @@ main(void)
 	test_phone();
 	test_mrn();
 	arena_free(a);
+	test_local_path();
 	return tap_done();
 }
