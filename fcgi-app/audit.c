@@ -283,7 +283,7 @@ audit_verify(FILE *out)
 {
 	struct verify_state v = {.out = out};
 
-	if (each_row("SELECT id::text, " AUDIT_COLUMNS ", mac FROM audit_events ORDER BY chain, seq",
+	if (each_row("SELECT id::text, " AUDIT_COLUMNS ", mac FROM audit_events ORDER BY audit_events.chain, audit_events.seq",
 		     0, NULL, verify_row, &v) != 0)
 		return -1;
 	if (v.problems > VERIFY_MAX_REPORTS)

@@ -32,7 +32,7 @@ auth_audit(struct req *r, const char *action, const char *entity_type, const cha
 	   const char *outcome)
 {
 	struct audit_event ev = {
-	    .user_id = r->cred ? r->cred->user.id : NULL,
+	    .user_id = r->user_id,
 	    .username = r->user,
 	    .action = action,
 	    .entity_type = entity_type,
@@ -43,6 +43,25 @@ auth_audit(struct req *r, const char *action, const char *entity_type, const cha
 	};
 
 	return audit_record(&ev);
+}
+
+/* A refused request, recorded as what it tried to do, in a transaction of its own (the request's
+ * own work never starts). The entity is the path's id when it is one. */
+static void
+audit_denied(struct req *r)
+{
+	const char *action = r->match.route->action, *type = NULL, *id = NULL;
+	char uuid[37];
+
+	if (action == NULL)
+		return;
+	if (r->match.nparams > 0 && v_uuid(r->match.params[0], uuid) == NULL)
+		id = uuid;
+	type = strncmp(action, "user.", 5) == 0 ? "user" : strncmp(action, "patient.", 8) == 0 ? "patient" : NULL;
+	if (db_begin() == FV_OK) {
+		auth_audit(r, action, type, id, "denied");
+		db_commit();
+	}
 }
 
 static int
@@ -85,6 +104,7 @@ auth_authenticate(struct req *r)
 		return e;
 	r->cred = c;
 	r->user = c->user.name;
+	r->user_id = c->user.id;
 	return FV_OK;
 }
 
@@ -126,15 +146,11 @@ auth_authorize(struct req *r)
 	if (r->cred == NULL) {
 		if (r->page)
 			return redirect_to_login(r);
-		resp_header(r, "WWW-Authenticate", "Bearer realm=\"fertivision\"");
 		return req_fail(r, FV_EUNAUTH, "authentication required: log in or send a bearer token");
 	}
 	if (((flags & R_ADMIN) && r->cred->user.role != ROLE_ADMIN) ||
 	    ((flags & R_WRITE) && r->cred->user.role == ROLE_VIEWER)) {
-		if (db_begin() == FV_OK) {
-			auth_audit(r, r->match.route->pattern, "route", NULL, "denied");
-			db_commit();
-		}
+		audit_denied(r);
 		return req_fail(r, FV_EFORBIDDEN,
 				arena_printf(r->arena, "your role (%s) may not do this",
 					     role_name(r->cred->user.role)));
@@ -232,6 +248,7 @@ check_login(struct req *r, const char *name, const char *password, struct user *
 	if ((e = db_begin()) != FV_OK)
 		return e;
 	r->user = arena_strdup(r->arena, u->name);
+	r->user_id = arena_strdup(r->arena, u->id);
 	return FV_OK;
 }
 

@@ -49,7 +49,11 @@ run_route(struct req *r)
 	bool tx = !(r->match.route->flags & R_PUBLIC);
 	enum fv_err e;
 
-	if ((e = auth_authenticate(r)) != FV_OK || (e = auth_authorize(r)) != FV_OK || r->responded)
+	e = auth_authenticate(r);
+	/* Health checks and the login page must answer even when credentials cannot be checked. */
+	if (e == FV_EUNAVAIL && !tx)
+		e = FV_OK;
+	if (e != FV_OK || (e = auth_authorize(r)) != FV_OK || r->responded)
 		return e;
 	if (tx && (e = db_begin()) != FV_OK)
 		return e;

@@ -43,7 +43,7 @@ static const struct db_stmt stmts[] = {
     {"patient_insert",
      "INSERT INTO patients (mrn, name, date_of_birth, sex, phone, email, partner_id, notes)"
      " VALUES (COALESCE($1, 'MR-' || lpad(nextval('patient_mrn_seq')::text, 8, '0')),"
-     " $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+     " $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (mrn) DO NOTHING RETURNING id",
      8},
     {"patient_update",
      "UPDATE patients SET mrn = $3, name = $4, date_of_birth = $5, sex = $6, phone = $7,"
@@ -352,13 +352,15 @@ patients_create(struct req *r)
 					 p.notes};
 		PGresult *res;
 
-		e = db_exec("patient_insert", 8, params, &res);
-		if (e == FV_OK) {
-			id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
-			PQclear(res);
+		/* ON CONFLICT DO NOTHING: a taken MRN returns no row and leaves the transaction
+		 * (and its audit row) usable, where a unique violation would abort it. */
+		if ((e = db_exec("patient_insert", 8, params, &res)) != FV_OK)
 			break;
-		}
-		if (e != FV_ECONFLICT || p.mrn != NULL)
+		if (PQntuples(res) == 1)
+			id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+		PQclear(res);
+		e = id ? FV_OK : FV_ECONFLICT;
+		if (id || p.mrn != NULL)
 			break;
 	}
 	if (e == FV_ECONFLICT) {

@@ -35,6 +35,7 @@ struct req {
 	bool page; /* answer in HTML (else JSON) */
 	struct route_match match;
 	const char *user;	  /* authenticated user name, for the log; NULL when anonymous */
+	const char *user_id;	  /* and their id, for the audit trail */
 	struct credential *cred;  /* the session or token used; NULL when anonymous */
 	struct kvlist form;	  /* the urlencoded body of a page POST, parsed before authorization */
 
@@ -44,6 +45,7 @@ struct req {
 
 	/* Response being built. */
 	int status;
+	const char *content_type; /* NULL: no body */
 	struct buf headers;
 	struct buf body;
 	bool responded;

@@ -1,6 +1,7 @@
 /* response.c: building and sending the one response of a request (see response.h). */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -44,6 +45,21 @@ resp_header(struct req *r, const char *name, const char *value)
 	buf_printf(&r->headers, "%s: %s\r\n", name, value);
 }
 
+static int
+has_header(const struct req *r, const char *name)
+{
+	const char *p = buf_cstr(&r->headers);
+	size_t n = strlen(name);
+
+	while (*p) {
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':')
+			return 1;
+		p += strcspn(p, "\n");
+		p += *p == '\n';
+	}
+	return 0;
+}
+
 static void
 set_body(struct req *r, int status, const char *type, const char *data, size_t len)
 {
@@ -51,8 +67,7 @@ set_body(struct req *r, int status, const char *type, const char *data, size_t l
 	r->responded = true;
 	buf_reset(&r->body);
 	buf_append(&r->body, data, len);
-	if (type)
-		resp_header(r, "Content-Type", type);
+	r->content_type = type;
 }
 
 enum fv_err
@@ -187,16 +202,17 @@ resp_error(struct req *r, enum fv_err e, const char *msg, struct json_object *fi
 	/* Internal errors never show their cause; the request id leads to the log line. */
 	if (msg == NULL || e == FV_EINTERNAL)
 		msg = fv_err_message(e);
-	buf_reset(&r->headers);
+	/* Headers the handler set for this error (Retry-After, Set-Cookie) stay; the defaults below
+	 * only fill in what is missing. */
+	if (e == FV_EUNAUTH && !r->page && !has_header(r, "WWW-Authenticate"))
+		resp_header(r, "WWW-Authenticate", "Bearer realm=\"fertivision\"");
 	if (e == FV_EMETHOD && r->match.allow) {
 		char allow[128];
 		method_allow_header(r->match.allow, allow, sizeof(allow));
 		resp_header(r, "Allow", allow);
 	}
-	if (e == FV_ERATELIMIT)
-		resp_header(r, "Retry-After", "60");
-	if (e == FV_EUNAVAIL)
-		resp_header(r, "Retry-After", "5");
+	if ((e == FV_ERATELIMIT || e == FV_EUNAVAIL) && !has_header(r, "Retry-After"))
+		resp_header(r, "Retry-After", e == FV_EUNAVAIL ? "5" : "60");
 	err = json_object_new_object();
 	json_object_object_add(err, "code", json_object_new_string(fv_err_code(e)));
 	json_object_object_add(err, "message", json_object_new_string(msg));
@@ -247,6 +263,8 @@ resp_send(struct req *r)
 		snprintf(len, sizeof(len), "%zu", r->body.len);
 		FCGX_FPrintF(out, "Content-Length: %s\r\n", len);
 	}
+	if (r->content_type)
+		FCGX_FPrintF(out, "Content-Type: %s\r\n", r->content_type);
 	FCGX_PutStr(r->headers.data ? r->headers.data : "", (int)r->headers.len, out);
 	FCGX_PutS("\r\n", out);
 	if (r->body.len && strcmp(r->method_name, "HEAD") != 0)

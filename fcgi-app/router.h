@@ -35,6 +35,7 @@ struct route {
 	unsigned method; /* one M_* bit */
 	route_handler handler;
 	unsigned flags;
+	const char *action; /* audit action ("patient.update"), recorded also when refused */
 };
 
 struct route_match {

@@ -1,4 +1,5 @@
-/* routes.c: every route of the application, one row each. A new route is a new row. */
+/* routes.c: every route of the application, one row each. A new route is a new row. The action
+ * names the route in the audit trail, so a refused request is recorded as what it tried to do. */
 #include "admin.h"
 #include "auth.h"
 #include "health.h"
@@ -13,35 +14,36 @@ home(struct req *r)
 }
 
 const struct route routes[] = {
-    {"/health", M_GET, health_check, R_PUBLIC},
-    {"/ready", M_GET, health_ready, R_PUBLIC},
+    {"/health", M_GET, health_check, R_PUBLIC, NULL},
+    {"/ready", M_GET, health_ready, R_PUBLIC, NULL},
 
-    {"/api/v1/auth/token", M_POST, auth_token_create, R_PUBLIC},
-    {"/api/v1/auth/token", M_DELETE, auth_token_revoke, 0},
+    {"/api/v1/auth/token", M_POST, auth_token_create, R_PUBLIC, "auth.token_create"},
+    {"/api/v1/auth/token", M_DELETE, auth_token_revoke, 0, "auth.token_revoke"},
 
-    {"/api/v1/patients", M_GET, patients_list, 0},
-    {"/api/v1/patients", M_POST, patients_create, R_WRITE},
-    {"/api/v1/patients/{id}", M_GET, patients_show, 0},
-    {"/api/v1/patients/{id}", M_PATCH, patients_update, R_WRITE},
-    {"/api/v1/patients/{id}", M_DELETE, patients_archive, R_WRITE},
+    {"/api/v1/patients", M_GET, patients_list, 0, "patient.list"},
+    {"/api/v1/patients", M_POST, patients_create, R_WRITE, "patient.create"},
+    {"/api/v1/patients/{id}", M_GET, patients_show, 0, "patient.read"},
+    {"/api/v1/patients/{id}", M_PATCH, patients_update, R_WRITE, "patient.update"},
+    {"/api/v1/patients/{id}", M_DELETE, patients_archive, R_WRITE, "patient.archive"},
 
-    {"/", M_GET, home, R_PAGE},
-    {"/login", M_GET, auth_login_form, R_PAGE | R_PUBLIC},
-    {"/login", M_POST, auth_login, R_PAGE | R_PUBLIC},
-    {"/logout", M_POST, auth_logout, R_PAGE},
-    {"/patients", M_GET, patients_list, R_PAGE},
-    {"/patients", M_POST, patients_create, R_PAGE | R_WRITE},
-    {"/patients/new", M_GET, patients_new_form, R_PAGE},
-    {"/patients/{id}", M_GET, patients_show, R_PAGE},
-    {"/patients/{id}/edit", M_GET, patients_edit_form, R_PAGE},
-    {"/patients/{id}/edit", M_POST, patients_update, R_PAGE | R_WRITE},
-    {"/patients/{id}/delete", M_POST, patients_archive, R_PAGE | R_WRITE},
+    {"/", M_GET, home, R_PAGE, NULL},
+    {"/login", M_GET, auth_login_form, R_PAGE | R_PUBLIC, NULL},
+    {"/login", M_POST, auth_login, R_PAGE | R_PUBLIC, "auth.login"},
+    {"/logout", M_POST, auth_logout, R_PAGE, "auth.logout"},
 
-    {"/admin/users", M_GET, admin_users, R_PAGE | R_ADMIN},
-    {"/admin/users", M_POST, admin_user_create, R_PAGE | R_ADMIN},
-    {"/admin/users/{id}/disable", M_POST, admin_user_disable, R_PAGE | R_ADMIN},
-    {"/admin/users/{id}/enable", M_POST, admin_user_enable, R_PAGE | R_ADMIN},
-    {"/admin/audit", M_GET, admin_audit, R_PAGE | R_ADMIN},
+    {"/patients", M_GET, patients_list, R_PAGE, "patient.list"},
+    {"/patients", M_POST, patients_create, R_PAGE | R_WRITE, "patient.create"},
+    {"/patients/new", M_GET, patients_new_form, R_PAGE | R_WRITE, "patient.create"},
+    {"/patients/{id}", M_GET, patients_show, R_PAGE, "patient.read"},
+    {"/patients/{id}/edit", M_GET, patients_edit_form, R_PAGE | R_WRITE, "patient.update"},
+    {"/patients/{id}/edit", M_POST, patients_update, R_PAGE | R_WRITE, "patient.update"},
+    {"/patients/{id}/delete", M_POST, patients_archive, R_PAGE | R_WRITE, "patient.archive"},
+
+    {"/admin/users", M_GET, admin_users, R_PAGE | R_ADMIN, "user.list"},
+    {"/admin/users", M_POST, admin_user_create, R_PAGE | R_ADMIN, "user.create"},
+    {"/admin/users/{id}/disable", M_POST, admin_user_disable, R_PAGE | R_ADMIN, "user.disable"},
+    {"/admin/users/{id}/enable", M_POST, admin_user_enable, R_PAGE | R_ADMIN, "user.enable"},
+    {"/admin/audit", M_GET, admin_audit, R_PAGE | R_ADMIN, "audit.read"},
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

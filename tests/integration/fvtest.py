@@ -5,18 +5,27 @@ Environment (set by scripts/test):
   FV_STACK_CTL  executable controlling the throwaway stack:
                   $FV_STACK_CTL restart-postgres|stop-postgres|start-postgres|restart-redis|restart-app
                   $FV_STACK_CTL psql -c "SQL"   (psql -At output, test database, superuser)
+                  $FV_STACK_CTL admin ARGS      (fv-admin with the stack's configuration)
+                  $FV_STACK_CTL redis-cli ARGS, $FV_STACK_CTL env
 
 What is here:
-  Client / Response  an HTTP client that never follows redirects, with a 10 s timeout per request and
-                     default headers kept in one place (credentials go there once authentication exists:
-                     see Client.default_headers and Client.login()).
+  Client / Response  an HTTP client that never follows redirects, with a 10 s timeout per request, a small
+                     cookie jar (Path, deletion) and the credentials of one user: Client().login(role)
+                     gives it the run's shared user of that role (default clinician): a bearer token sent
+                     on /api/v1/ requests, a browser session (fv_session cookie) sent on pages, and the
+                     session's CSRF token added to page POSTs that lack it (csrf=False to opt out).
+  Users              test users are created once per run through `$FV_STACK_CTL admin user add NAME
+                     --role ROLE --password-stdin` with names unique to the run (shared_user(role),
+                     create_user(role) for a user a test may log out, disable or lock out).
   Page               a small HTML reader (forms, controls, links, elements with class "field-error").
   FVTestCase         unittest.TestCase with the assertions the suites share (error envelope, content types,
                      request id, patient object shape) and patient helpers.
-  uniq(), psql(), stack_ctl(), wait_until()
+  uniq(), psql(), stack_ctl(), redis_cli(), clear_throttle(), wait_until(), stack_env(), app_config()
 """
 
 import datetime
+import email.utils
+import hashlib
 import html.parser
 import http.client
 import json
@@ -24,6 +33,7 @@ import os
 import re
 import secrets
 import subprocess
+import threading
 import time
 import unittest
 import urllib.parse
@@ -112,14 +122,79 @@ def _ctl():
     return ctl
 
 
-def stack_ctl(*args, timeout=120):
+def stack_ctl_run(*args, timeout=120, input=None):
+    """Runs $FV_STACK_CTL with args (input: text for its stdin); returns the CompletedProcess
+    (returncode, stdout, stderr) whatever the exit status."""
+    kw = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
+    return subprocess.run([_ctl()] + list(args), capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def stack_ctl(*args, timeout=120, input=None):
     """Runs $FV_STACK_CTL with args; raises AssertionError with its output when it fails."""
-    p = subprocess.run([_ctl()] + list(args), capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL)
+    p = stack_ctl_run(*args, timeout=timeout, input=input)
     if p.returncode != 0:
         raise AssertionError("%s %s exited %d: %s %s" % (_ctl(), " ".join(args), p.returncode,
                                                          p.stdout.strip(), p.stderr.strip()))
     return p.stdout
+
+
+def redis_cli(*args, timeout=30):
+    """redis-cli on the stack's socket; returns its output, stripped."""
+    return stack_ctl("redis-cli", *args, timeout=timeout).strip()
+
+
+def throttle_keys():
+    return [k for k in redis_cli("--scan", "--pattern", "fv:throttle:*").split() if k]
+
+
+def clear_throttle():
+    """Deletes every login-throttling counter (fv:throttle:*): all tests come from 127.0.0.1, so a test
+    that makes failed logins must not leave the address (or a shared user) near its limit."""
+    keys = throttle_keys()
+    if keys:
+        redis_cli("DEL", *keys)
+
+
+_env_cache = {}
+
+
+def stack_env():
+    """`$FV_STACK_CTL env` as a dict (FV_APP_LOG, FV_LOG_DIR, FV_CONFIG, ...); cached."""
+    if "env" not in _env_cache:
+        env = {}
+        for line in stack_ctl("env").splitlines():
+            k, sep, v = line.partition("=")
+            if sep:
+                env[k.strip()] = v.strip()
+        _env_cache["env"] = env
+    return _env_cache["env"]
+
+
+def app_config():
+    """The stack's fertivision.conf (key = value) as a dict; {} when it cannot be read; cached."""
+    if "conf" not in _env_cache:
+        conf = {}
+        try:
+            with open(stack_env().get("FV_CONFIG", ""), encoding="utf-8") as f:
+                for line in f:
+                    line = line.strip()
+                    if not line or line.startswith("#") or "=" not in line:
+                        continue
+                    k, _, v = line.partition("=")
+                    conf[k.strip()] = v.strip()
+        except (OSError, AssertionError):
+            pass
+        _env_cache["conf"] = conf
+    return _env_cache["conf"]
+
+
+def config_seconds(key, default):
+    """A duration setting of the stack's configuration in seconds (the documented default when unset)."""
+    v = app_config().get(key)
+    try:
+        return int(v) if v is not None else default
+    except ValueError:
+        return default
 
 
 def psql(sql, timeout=60):
@@ -186,6 +261,14 @@ class Response:
     def content_type(self):
         return self.headers.get("Content-Type", "")
 
+    def set_cookies(self):
+        """The Set-Cookie headers, parsed: {name: (value, {attribute: value or True})}."""
+        out = {}
+        for c in self.headers.get_all("Set-Cookie") or []:
+            name, value, attrs = parse_set_cookie(c)
+            out[name] = (value, attrs)
+        return out
+
     def location_path(self):
         """Path (and query) of the Location header, whether the server sent it absolute or relative."""
         loc = self.headers.get("Location")
@@ -207,12 +290,86 @@ def qs(params):
     return urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
 
 
+def parse_set_cookie(header):
+    """'name=value; Path=/; HttpOnly' -> (name, value, {attribute lower-case: value or True})."""
+    parts = header.split(";")
+    name, _, value = parts[0].partition("=")
+    attrs = {}
+    for a in parts[1:]:
+        k, sep, v = a.strip().partition("=")
+        if k:
+            attrs[k.strip().lower()] = v.strip() if sep else True
+    return name.strip(), value.strip(), attrs
+
+
+def _cookie_deleted(value, attrs):
+    if "max-age" in attrs:
+        try:
+            return int(attrs["max-age"]) <= 0
+        except (TypeError, ValueError):
+            return False
+    if "expires" in attrs and isinstance(attrs["expires"], str):
+        try:
+            exp = email.utils.parsedate_to_datetime(attrs["expires"])
+            if exp.tzinfo is None:
+                exp = exp.replace(tzinfo=datetime.timezone.utc)
+            return exp <= datetime.datetime.now(datetime.timezone.utc)
+        except (TypeError, ValueError, IndexError):
+            return False
+    return False
+
+
+def _path_matches(req_path, cookie_path):
+    """RFC 6265 5.1.4 path-match."""
+    req_path = req_path.split("?", 1)[0] or "/"
+    if req_path == cookie_path:
+        return True
+    if req_path.startswith(cookie_path):
+        return cookie_path.endswith("/") or req_path[len(cookie_path)] == "/"
+    return False
+
+
+SESSION_COOKIE = "fv_session"
+LOGIN_CSRF_COOKIE = "fv_login_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+_CSRF_INPUT_RE = re.compile(r"<input\b[^>]*\bname=[\"']?csrf_token[\"']?[^>]*>", re.I)
+_CSRF_META_RE = re.compile(r"<meta\b[^>]*\bname=[\"']?csrf[-_]token[\"']?[^>]*>", re.I)
+_VALUE_RE = re.compile(r"\b(?:value|content)=(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.I)
+
+
+def find_csrf_token(html_text):
+    """The session's CSRF token as a page carries it (hidden input csrf_token, or a csrf-token meta tag)."""
+    import html as _html
+    for rx in (_CSRF_INPUT_RE, _CSRF_META_RE):
+        for m in rx.finditer(html_text or ""):
+            v = _VALUE_RE.search(m.group(0))
+            if v:
+                val = _html.unescape(next(g for g in v.groups() if g is not None))
+                if val:
+                    return val
+    return None
+
+
+def is_api_path(path):
+    return path == API or path.startswith(API + "/") or path.startswith(API + "?")
+
+
 class Client:
-    """HTTP client for one user session. Never follows redirects. One connection per request
+    """HTTP client for one user. Never follows redirects. One connection per request
     (Connection: close), so a broken response cannot poison the next request.
 
-    Authentication: when it exists, login() will fill default_headers (Authorization: Bearer ...)
-    and/or cookies here; every request goes through request(), so nothing else needs to change."""
+    Credentials (login(), login_as()):
+      bearer   an API token, sent as `Authorization: Bearer ...` on /api/v1/ requests. When a client has
+               one, its cookies are not sent to /api/v1/ (the API is then exercised with the token alone).
+      cookies  a small cookie jar (Path and deletion honoured); fv_session is sent on page requests, and on
+               /api/v1/ requests too when the client has no bearer token (cookie-authenticated API calls).
+      csrf     the session's CSRF token. With auto_csrf (default), a state-changing request authenticated
+               by the session gets it when it lacks it: page POSTs as the form field csrf_token (except
+               /login, whose token is the separate double-submit one), cookie-authenticated /api/v1/
+               requests as the X-CSRF-Token header. Pass csrf=False to a request to send none, or
+               csrf="value" to send that value. submit_form() never adds one: it posts what the form has.
+    """
 
     def __init__(self, base=None, headers=None):
         self.base = base or base_url()
@@ -224,13 +381,84 @@ class Client:
         self.default_headers = {"User-Agent": "fv-integration-tests"}
         if headers:
             self.default_headers.update(headers)
-        self.cookies = {}
+        self.cookies = {}  # name -> value
+        self.cookie_paths = {}  # name -> Path attribute ("/" when absent or set by hand)
+        self.bearer = None
+        self.csrf = None
+        self.auto_csrf = True
+        self.user = None
 
-    def login(self):
-        """Placeholder for the authentication issue: obtain credentials and put them in
-        default_headers / cookies. Without authentication there is nothing to do."""
+    # --- credentials -----------------------------------------------------------------------------
+    def login(self, role="clinician"):
+        """Gives this client the credentials of the run's shared user of `role` ("admin", "clinician",
+        "viewer"; None: stay anonymous): one API token and one browser session per role and run, shared
+        by every client (so no test may log them out, revoke them or disable their user: use
+        create_user() and login_as() for that)."""
+        if role is None:
+            return self
+        cred = shared_credentials(role)
+        self.user = cred["user"]
+        self.bearer = cred["token"]
+        self.set_cookie(SESSION_COOKIE, cred["session"])
+        self.csrf = cred["csrf"]
         return self
 
+    def login_as(self, user, session=True, token=True):
+        """Fresh credentials for `user` (a User): a new API token and/or a new browser session (with its
+        CSRF token). Raises AssertionError when a login fails."""
+        self.user = user
+        if token:
+            self.bearer = request_token(user.name, user.password, base=self.base)
+        if session:
+            _, r = self.session_login(user.name, user.password)
+            if r.status != 303 or not self.cookies.get(SESSION_COOKIE):
+                raise AssertionError("browser login of %s failed: %r (Set-Cookie %r)"
+                                     % (user.name, r, r.headers.get_all("Set-Cookie")))
+            self.fetch_csrf()
+        return self
+
+    def set_cookie(self, name, value, path="/"):
+        self.cookies[name] = value
+        self.cookie_paths[name] = path
+
+    def drop_cookie(self, name):
+        self.cookies.pop(name, None)
+        self.cookie_paths.pop(name, None)
+
+    @property
+    def session(self):
+        return self.cookies.get(SESSION_COOKIE)
+
+    def session_login(self, username, password, next=None, override=None, drop=()):
+        """The browser's login: GET /login[?next=...] (the form with its hidden csrf_token and next, and
+        the fv_login_csrf cookie), then POST /login with the form's fields, username and password
+        (override: more fields to set; drop: fields to leave out). Returns (get_response, post_response);
+        asserts nothing about the POST."""
+        path = "/login" + ("?" + qs({"next": next}) if next is not None else "")
+        g = self.get(path, headers={"Accept": "text/html"})
+        if g.status != 200:
+            raise AssertionError("GET %s -> %d: %r" % (path, g.status, g.body[:300]))
+        page = Page(g.text, path)
+        form = page.form("/login", method="post")
+        if form is None:
+            raise AssertionError("no <form method=post action=/login> on %s: %s" % (path, page.forms))
+        values = dict(username=username, password=password)
+        values.update(override or {})
+        data = [(k, v) for k, v in form_values(form) if k not in values and k not in drop]
+        data += [(k, v) for k, v in values.items() if k not in drop]
+        return g, self.post("/login", form=data, headers={"Accept": "text/html"}, csrf=False)
+
+    def fetch_csrf(self):
+        """Reads the session's CSRF token from a page (every page with a logout form carries it)."""
+        for path in ("/patients", "/patients/new", "/admin/users"):
+            r = self.get(path, headers={"Accept": "text/html"})
+            tok = find_csrf_token(r.text) if r.status == 200 else None
+            if tok:
+                self.csrf = tok
+                return tok
+        return None
+
+    # --- requests --------------------------------------------------------------------------------
     def _conn(self, timeout):
         if self.scheme == "https":
             import ssl
@@ -238,26 +466,52 @@ class Client:
                                                context=ssl.create_default_context())
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
+    def _cookie_header(self, path):
+        api_with_token = is_api_path(path) and self.bearer
+        pairs = [(k, v) for k, v in self.cookies.items()
+                 if not api_with_token and _path_matches(path, self.cookie_paths.get(k, "/"))]
+        return "; ".join("%s=%s" % kv for kv in pairs)
+
     def request(self, method, path, body=None, headers=None, json_body=None, form=None,
-                content_type=None, timeout=TIMEOUT):
+                content_type=None, timeout=TIMEOUT, csrf=None):
         """Sends one request. path is relative to the base URL ("/api/v1/patients?q=x").
-        json_body: serialised as UTF-8 JSON (Content-Type application/json); form: urlencoded;
-        body: raw bytes/str sent as given. content_type overrides the Content-Type header.
-        headers: extra headers; a value of None removes a default header."""
+        json_body: serialised as UTF-8 JSON (Content-Type application/json); form: urlencoded (dict or
+        list of pairs); body: raw bytes/str sent as given. content_type overrides the Content-Type header.
+        headers: extra headers; a value of None removes a default header (Cookie and Authorization too).
+        csrf: None adds the session's CSRF token where needed (see the class), False never, a string
+        sends that value instead."""
         hdrs = dict(self.default_headers)
-        if self.cookies:
-            hdrs["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
+        api = is_api_path(path)
+        cookie = self._cookie_header(path)
+        if cookie:
+            hdrs["Cookie"] = cookie
+        if api and self.bearer:
+            hdrs["Authorization"] = "Bearer " + self.bearer
+        unsafe = method not in ("GET", "HEAD", "OPTIONS")
+        tok = None
+        if csrf is not False and unsafe and self.session and "Cookie" in hdrs:
+            tok = csrf if isinstance(csrf, str) else (self.csrf if self.auto_csrf else None)
+        explicit = {k.lower() for k in (headers or {})}
         ctype = None
         if json_body is not None:
             body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
             ctype = "application/json"
         elif form is not None:
-            body = qs(form).encode("ascii")
+            pairs = list(form.items()) if isinstance(form, dict) else list(form)
+            if tok and not api and path.split("?")[0] != "/login" and CSRF_FIELD not in [k for k, _ in pairs]:
+                pairs.append((CSRF_FIELD, tok))
+            body = qs(pairs).encode("ascii")
             ctype = "application/x-www-form-urlencoded"
         if isinstance(body, str):
             body = body.encode("utf-8")
         if content_type is not None:
             ctype = content_type
+        if (tok and not api and body is not None and form is None and json_body is None
+                and (ctype or "").startswith("application/x-www-form-urlencoded")
+                and b"csrf_token=" not in body and path.split("?")[0] != "/login"):
+            body = body + (b"&" if body else b"") + ("csrf_token=" + urllib.parse.quote(tok, safe="")).encode("ascii")
+        if tok and api and CSRF_HEADER.lower() not in explicit:
+            hdrs[CSRF_HEADER] = tok
         if ctype is not None:
             hdrs["Content-Type"] = ctype
         for k, v in (headers or {}).items():
@@ -299,8 +553,14 @@ class Client:
         finally:
             conn.close()
         for c in r.headers.get_all("Set-Cookie") or []:
-            name, _, rest = c.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
+            name, value, attrs = parse_set_cookie(c)
+            if not name:
+                continue
+            if _cookie_deleted(value, attrs):
+                self.drop_cookie(name)
+            else:
+                p = attrs.get("path")
+                self.set_cookie(name, value, p if isinstance(p, str) and p.startswith("/") else "/")
         return Response(method, path, r.status, r.reason, r.headers, data, hdrs)
 
     def get(self, path, **kw):
@@ -319,16 +579,18 @@ class Client:
         return self.request("DELETE", path, **kw)
 
     # --- HTML forms, as a browser submits them -------------------------------------------------
-    def submit_form(self, page_path, action_path, values, drop=()):
+    def submit_form(self, page_path, action_path, values, drop=(), form_filter=None):
         """GETs page_path, finds the form whose action resolves to action_path, and submits it as a
-        browser would: every successful control with its current value (hidden inputs such as a
-        future CSRF token included), overridden by values; names in drop are left out.
-        Returns (page_response, post_response)."""
+        browser would: every successful control with its current value (hidden inputs such as the
+        CSRF token included), overridden by values; names in drop are left out. Nothing is added that
+        the form does not have (no automatic CSRF token). form_filter(form) may narrow the choice when
+        several forms post to the same action. Returns (page_response, post_response)."""
         page_resp = self.get(page_path, headers={"Accept": "text/html"})
         if page_resp.status != 200:
             raise AssertionError("GET %s for its form -> %d: %r" % (page_path, page_resp.status, page_resp.body[:300]))
         page = Page(page_resp.text, page_path)
-        form = page.form(action_path)
+        cands = [f for f in page.forms if f["action_path"] == action_path and (form_filter is None or form_filter(f))]
+        form = cands[0] if cands else None
         if form is None:
             raise AssertionError("no form with action %s on %s; forms: %s"
                                  % (action_path, page_path, [f["action_path"] for f in page.forms]))
@@ -338,7 +600,94 @@ class Client:
         method = (form["method"] or "get").upper()
         if method != "POST":
             raise AssertionError("form %s on %s has method %r, expected post" % (action_path, page_path, form["method"]))
-        return page_resp, self.post(form["action_path"], form=data, headers={"Accept": "text/html"})
+        return page_resp, self.post(form["action_path"], form=data, headers={"Accept": "text/html"}, csrf=False)
+
+
+# ---------------------------------------------------------------------------------------------- users
+
+RUN_TAG = secrets.token_hex(3)  # in every user name this run creates: reruns on one stack never clash
+ROLES = ("admin", "clinician", "viewer")
+
+
+class User:
+    def __init__(self, name, password, role):
+        self.name = name
+        self.password = password
+        self.role = role
+        self._id = None
+
+    @property
+    def id(self):
+        """The users.id of this user (psql)."""
+        if self._id is None:
+            self._id = psql("SELECT id FROM users WHERE username = lower(%s)" % sql_literal(self.name))
+            if not self._id:
+                raise AssertionError("user %s is not in the users table" % self.name)
+        return self._id
+
+    def __repr__(self):
+        return "<User %s (%s)>" % (self.name, self.role)
+
+
+def new_password():
+    return "pw-" + secrets.token_urlsafe(18)
+
+
+def user_name(prefix="it"):
+    return "%s-%s-%s" % (prefix, RUN_TAG, secrets.token_hex(4))
+
+
+def create_user(role, prefix="it", name=None, password=None):
+    """A new user made with `$FV_STACK_CTL admin user add NAME --role ROLE --password-stdin` (the password
+    on stdin, no newline)."""
+    name = name or user_name(prefix)
+    password = password or new_password()
+    stack_ctl("admin", "user", "add", name, "--role", role, "--password-stdin", input=password)
+    return User(name, password, role)
+
+
+def request_token(username, password, base=None):
+    """POST /api/v1/auth/token without credentials; returns the token (AssertionError unless 201)."""
+    anon = Client(base)
+    r = anon.post(API + "/auth/token", json_body={"username": username, "password": password})
+    if r.status != 201:
+        raise AssertionError("token for %s: %r" % (username, r))
+    tok = r.json().get("token") if isinstance(r.json(), dict) else None
+    if not isinstance(tok, str) or not tok:
+        raise AssertionError("token for %s: no token in %r" % (username, r))
+    return tok
+
+
+_shared_lock = threading.Lock()
+_shared_users = {}
+_shared_creds = {}
+
+
+def shared_user(role):
+    """The run's user of `role`, made on first use."""
+    with _shared_lock:
+        if role not in _shared_users:
+            _shared_users[role] = create_user(role, prefix="it-" + role[:5])
+        return _shared_users[role]
+
+
+def shared_credentials(role):
+    """{"user", "token", "session", "csrf"} of the run's user of `role`, obtained once per run."""
+    user = shared_user(role)
+    with _shared_lock:
+        cred = _shared_creds.get(role)
+        if cred is None:
+            c = Client().login_as(user)
+            if not c.csrf:
+                raise AssertionError("no csrf_token (hidden input or csrf-token meta tag) on the pages of "
+                                     "a logged-in %s" % role)
+            cred = {"user": user, "token": c.bearer, "session": c.session, "csrf": c.csrf}
+            _shared_creds[role] = cred
+        return cred
+
+
+def sha256_hex(s):
+    return hashlib.sha256(s.encode("utf-8") if isinstance(s, str) else s).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------- HTML
@@ -401,6 +750,9 @@ class Page(html.parser.HTMLParser):
                 self._select = ctl
             if tag == "textarea":
                 self._caps.append({"tag": tag, "kind": "textarea", "obj": ctl, "parts": [], "nest": 0})
+            if tag == "button":
+                ctl["text"] = ""
+                self._caps.append({"tag": tag, "kind": "button", "obj": ctl, "parts": [], "nest": 0})
         elif tag == "option":
             for c in [c for c in self._caps if c["kind"] == "option"]:
                 self._finish(c)
@@ -695,3 +1047,160 @@ class FVTestCase(unittest.TestCase):
 
     def page(self, resp):
         return Page(resp.text, resp.url)
+
+
+# ------------------------------------------------------------------------------------- authentication
+
+class AuthCase(FVTestCase):
+    """Base of the authentication, role and audit suites. Tests that make failed logins call
+    self.throttle_cleanup() (done for them by fail_* helpers): every throttling counter is then
+    deleted in tearDown, so no other test meets a locked-out user or address."""
+
+    def setUp(self):
+        super().setUp()
+        self._clear_throttle = False
+
+    def tearDown(self):
+        if self._clear_throttle:
+            clear_throttle()
+        super().tearDown()
+
+    def throttle_cleanup(self):
+        self._clear_throttle = True
+
+    # --- clients ---------------------------------------------------------------------------------
+    def anon(self):
+        return Client()
+
+    def as_role(self, role):
+        """A client with the run's shared credentials of role (None: anonymous)."""
+        return Client().login(role)
+
+    def fresh(self, role="clinician", session=True, token=True, prefix="it"):
+        """A new user of role and a client logged in as that user: (user, client). For tests that log out,
+        revoke, disable or expire credentials."""
+        user = create_user(role, prefix=prefix)
+        return user, Client().login_as(user, session=session, token=token)
+
+    def session_only(self, client):
+        """A client with client's session cookie and CSRF token only (no bearer token): it calls the API
+        as the browser's scripts do."""
+        c = Client()
+        c.set_cookie(SESSION_COOKIE, client.session)
+        c.csrf = client.csrf
+        c.user = client.user
+        return c
+
+    def token_only(self, token):
+        c = Client()
+        c.bearer = token
+        return c
+
+    # --- logins ----------------------------------------------------------------------------------
+    def token_attempt(self, username, password, client=None):
+        r = (client or self.anon()).post(API + "/auth/token", json_body={"username": username, "password": password})
+        if r.status != 201:
+            self.throttle_cleanup()
+        return r
+
+    def page_attempt(self, username, password, client=None, next=None):
+        c = client or self.anon()
+        _, r = c.session_login(username, password, next=next)
+        if r.status != 303:
+            self.throttle_cleanup()
+        return r
+
+    # --- assertions ------------------------------------------------------------------------------
+    def assertLocation(self, resp, path, msg=None):
+        """A redirect (303) whose Location leads to path (path and query) on this server."""
+        self.assertStatus(resp, 303, msg)
+        loc = resp.header("Location")
+        self.assertTrue(loc, "%s: 303 without Location" % resp.describe())
+        parts = urllib.parse.urlsplit(loc)
+        if parts.scheme or parts.netloc:
+            ours = urllib.parse.urlsplit(self.c.base)
+            self.assertEqual((parts.scheme, parts.netloc), (ours.scheme, ours.netloc),
+                             "%s: Location %r leaves this server" % (resp.describe(), loc))
+        self.assertEqual(resp.location_path(), path, "%s: Location %r" % (resp.describe(), loc))
+
+    def assertLoginRedirect(self, resp, next_path=None, msg=None):
+        """303 to /login (with ?next=<next_path> when given)."""
+        self.assertStatus(resp, 303, msg)
+        loc = resp.location_path() or ""
+        self.assertEqual(loc.split("?")[0], "/login", "%s: Location %r" % (resp.describe(), resp.header("Location")))
+        loc_full = resp.header("Location")
+        parts = urllib.parse.urlsplit(loc_full)
+        if parts.netloc:
+            self.assertEqual(parts.netloc, urllib.parse.urlsplit(self.c.base).netloc, loc_full)
+        if next_path is not None:
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)
+            self.assertEqual(q.get("next"), [next_path], "%s: Location %r should carry next=%s"
+                             % (resp.describe(), loc_full, next_path))
+
+    def assertUnauthorized(self, resp, www=False):
+        """401 with the error envelope (code unauthorized); www: and `WWW-Authenticate: Bearer ...` (checked
+        once per kind of request in test_auth.NoCredentialsTest, so a missing header fails one test, not all)."""
+        self.assertError(resp, 401, "unauthorized")
+        if www:
+            h = resp.header("WWW-Authenticate") or ""
+            self.assertTrue(h.lower().startswith("bearer"), "%s: WWW-Authenticate %r" % (resp.describe(), h))
+
+    def assertForbiddenPage(self, resp):
+        self.assertStatus(resp, 403)
+        self.assertHTMLType(resp)
+
+    def assertStalePage(self, resp):
+        """403 with a page that says the form was stale/expired and to reload it."""
+        self.assertForbiddenPage(resp)
+        text = Page(resp.text, resp.url).text.lower()
+        self.assertTrue("expired" in text or "stale" in text,
+                        "the CSRF 403 page does not say the form expired: %r" % text[:400])
+        self.assertTrue(any(w in text for w in ("reload", "refresh", "again")),
+                        "the CSRF 403 page does not say to reload the form: %r" % text[:400])
+
+    def assertSessionWorks(self, client, msg=None):
+        r = client.get("/patients", headers={"Accept": "text/html"})
+        self.assertStatus(r, 200, msg or "the session should still work")
+
+    def assertSessionEnded(self, client, msg=None):
+        r = client.get("/patients", headers={"Accept": "text/html"})
+        self.assertLoginRedirect(r, msg=msg or "the session should have ended")
+
+    # --- audit -----------------------------------------------------------------------------------
+    def audit_rows(self, where):
+        """audit_events rows matching the SQL condition, oldest first, as dicts."""
+        out = psql("SELECT row_to_json(a) FROM audit_events a WHERE %s ORDER BY id" % where)
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def audit_for_request(self, resp):
+        rid = self.assertRequestId(resp)
+        return self.audit_rows("request_id = %s" % sql_literal(rid))
+
+    # --- admin pages -----------------------------------------------------------------------------
+    def user_form(self, page, user, word):
+        """The POST form on /admin/users that does `word` ("disable", "enable") to user: its action or a
+        field names the user (name or id), and its action, a button or a field says word."""
+        word = word.lower()
+        ids = {user.name.lower(), user.id}
+        found = []
+        for f in page.forms:
+            if f["method"] != "post":
+                continue
+            action = (f["action"] or "").lower()
+            values = [str(c.get("value") or "").lower() for c in f["controls"]]
+            texts = [str(c.get("text") or "").lower() for c in f["controls"]]
+            names_user = any(i in urllib.parse.unquote(action) for i in ids) or any(v in ids for v in values)
+            says = word in action or any(word in v for v in values + texts)
+            if names_user and says:
+                found.append(f)
+        if not found:
+            self.fail("no POST form to %s %s on %s: %s" % (word, user.name, page.url,
+                                                         [(f["action"], form_values(f)) for f in page.forms]))
+        return found[0]
+
+
+def same_form(a, b):
+    """The same form in two readings of one page: same action and same fields but the CSRF token."""
+    def sig(f):
+        return (f["action_path"], tuple((c["name"], c["value"]) for c in f["controls"] if c["name"] != CSRF_FIELD))
+    return sig(a) == sig(b)

@@ -41,6 +41,7 @@ class LineResult(unittest.TestResult):
         self.passed = 0
         self.failed = 0
         self.details = []
+        self.durations = []
         self._cur = None
 
     def startTest(self, test):
@@ -98,6 +99,7 @@ class LineResult(unittest.TestResult):
         super().stopTest(test)
         cur, self._cur = self._cur, None
         name = test.id()
+        self.durations.append((time.monotonic() - cur["t0"], name))
         if cur["status"] == "ok":
             self.passed += 1
             self.stream.write("%s ... ok\n" % name)
@@ -158,6 +160,9 @@ def main(argv):
             sys.stderr.write("---- %s: %s\n%s\n" % (kind, name, text))
         sys.stderr.flush()
     total = result.passed + result.failed
+    slow = sorted(result.durations, reverse=True)[:8]
+    if slow:
+        sys.stderr.write("run.py: slowest: %s\n" % ", ".join("%s %.1fs" % (n.split(".", 1)[-1], d) for d, n in slow))
     sys.stderr.write("run.py: %d tests in %.1f s\n" % (total, elapsed))
     failed = result.failed
     if total == 0:

@@ -7,14 +7,14 @@ static enum fv_err h_b(struct req *r) { (void)r; return FV_OK; }
 static enum fv_err h_c(struct req *r) { (void)r; return FV_OK; }
 
 static const struct route table[] = {
-    {"/", M_GET, h_a, 0},
-    {"/api/v1/patients", M_GET, h_a, 0},
-    {"/api/v1/patients", M_POST, h_b, 0},
-    {"/api/v1/patients/{id}", M_GET, h_c, 0},
-    {"/api/v1/patients/{id}", M_DELETE, h_b, 0},
-    {"/patients/new", M_GET, h_b, 0},
-    {"/patients/{id}", M_GET, h_c, 0},
-    {"/a/{x}/b/{y}", M_GET, h_a, 0},
+    {"/", M_GET, h_a, 0, NULL},
+    {"/api/v1/patients", M_GET, h_a, 0, NULL},
+    {"/api/v1/patients", M_POST, h_b, 0, NULL},
+    {"/api/v1/patients/{id}", M_GET, h_c, 0, NULL},
+    {"/api/v1/patients/{id}", M_DELETE, h_b, 0, NULL},
+    {"/patients/new", M_GET, h_b, 0, NULL},
+    {"/patients/{id}", M_GET, h_c, 0, NULL},
+    {"/a/{x}/b/{y}", M_GET, h_a, 0, NULL},
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
