@@ -57,7 +57,10 @@ audit_denied(struct req *r)
 		return;
 	if (r->match.nparams > 0 && v_uuid(r->match.params[0], uuid) == NULL)
 		id = uuid;
-	type = strncmp(action, "user.", 5) == 0 ? "user" : strncmp(action, "patient.", 8) == 0 ? "patient" : NULL;
+	/* "patient.update" -> "patient"; "auth.*" concerns a user. */
+	type = strncmp(action, "auth.", 5) == 0
+		   ? "user"
+		   : arena_strndup(r->arena, action, strcspn(action, "."));
 	if (db_begin() == FV_OK) {
 		auth_audit(r, action, type, id, "denied");
 		db_commit();
@@ -139,7 +142,8 @@ auth_authorize(struct req *r)
 	enum fv_err e;
 
 	/* Page forms are read before the handler so that the CSRF token can be checked first. */
-	if (r->page && r->method == M_POST && (e = req_form_body(r, &r->form)) != FV_OK)
+	if (r->page && r->method == M_POST && !(flags & R_STREAM) &&
+	    (e = req_form_body(r, &r->form)) != FV_OK)
 		return e;
 	if (flags & R_PUBLIC)
 		return FV_OK;
@@ -156,12 +160,25 @@ auth_authorize(struct req *r)
 					     role_name(r->cred->user.role)));
 	}
 	/* Bearer tokens are not sent by browsers on their own; cookies are, hence CSRF for them. */
-	if (changes && r->cred->kind == CRED_SESSION &&
-	    !csrf_matches(r->page ? kv_get(&r->form, "csrf_token")
-				  : req_param(r, "HTTP_X_CSRF_TOKEN"),
-			  r->cred->csrf))
+	if (changes && !(flags & R_STREAM) &&
+	    !auth_csrf_ok(r, r->page ? kv_get(&r->form, "csrf_token") : NULL))
 		return req_fail(r, FV_EFORBIDDEN, CSRF_FAILED);
 	return FV_OK;
+}
+
+bool
+auth_csrf_ok(struct req *r, const char *form_token)
+{
+	if (r->cred == NULL || r->cred->kind != CRED_SESSION)
+		return true;
+	return csrf_matches(form_token, r->cred->csrf) ||
+	       csrf_matches(req_param(r, "HTTP_X_CSRF_TOKEN"), r->cred->csrf);
+}
+
+const char *
+auth_csrf_message(void)
+{
+	return CSRF_FAILED;
 }
 
 /* next when it is a path on this site, else the patient list. */

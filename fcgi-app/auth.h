@@ -3,6 +3,7 @@
 #ifndef FV_AUTH_H
 #define FV_AUTH_H
 
+#include <stdbool.h>
 #include "request.h"
 
 void auth_init(void);
@@ -18,6 +19,12 @@ enum fv_err auth_authorize(struct req *r);
 /* Records an audit event for this request (user, request id and address from r). */
 enum fv_err auth_audit(struct req *r, const char *action, const char *entity_type,
 		       const char *entity_id, const char *outcome);
+
+/* true when a state-changing request may go ahead: not authenticated by a session cookie, or it
+ * carries the session's CSRF token (in form_token, or the X-CSRF-Token header). */
+bool auth_csrf_ok(struct req *r, const char *form_token);
+/* The message of a refused CSRF check, for handlers that check it themselves (uploads). */
+const char *auth_csrf_message(void);
 
 enum fv_err auth_login_form(struct req *r);
 enum fv_err auth_login(struct req *r);

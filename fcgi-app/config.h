@@ -9,6 +9,8 @@ struct fv_config {
 	const char *database_url;
 	const char *redis_url;
 	const char *storage_url;
+	const char *storage_keys_file;
+	const char *spool_dir; /* uploads in progress (anonymous files); local disk */
 	const char *templates_dir;
 	const char *static_dir;
 	const char *sql_dir;

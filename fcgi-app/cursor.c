@@ -1,6 +1,7 @@
 /* cursor.c: opaque keyset-pagination cursors (see cursor.h). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -21,6 +22,25 @@ cursor_encode(struct arena *a, const struct cursor *c)
 	sodium_bin2base64(out, outlen, (const unsigned char *)plain, (size_t)n,
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	return out;
+}
+
+void
+cursor_params(struct arena *a, const struct cursor *c, const char **ts, const char **id)
+{
+	time_t secs;
+	struct tm tm;
+
+	if (c->micros < 0) {
+		*ts = "infinity";
+		*id = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+		return;
+	}
+	secs = (time_t)(c->micros / 1000000);
+	gmtime_r(&secs, &tm);
+	*ts = arena_printf(a, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
+			   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			   c->micros % 1000000);
+	*id = c->id;
 }
 
 int

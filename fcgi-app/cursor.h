@@ -13,6 +13,11 @@ struct cursor {
 	char id[37];	  /* lower-case UUID */
 };
 
+/* The keyset statement parameters of a position: a timestamp ("2026-11-29 07:24:08.123456+00")
+ * and the id. The first page (micros < 0) starts after everything: "infinity" and the largest
+ * UUID, which need no arena (a may then be NULL). */
+void cursor_params(struct arena *a, const struct cursor *c, const char **ts, const char **id);
+
 /* Arena-allocated cursor text. */
 const char *cursor_encode(struct arena *a, const struct cursor *c);
 /* Returns 0, or -1 when s is not a cursor. */

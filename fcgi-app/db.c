@@ -257,6 +257,8 @@ db_commit(void)
 	enum fv_err e = FV_EUNAVAIL;
 	bool committed = false;
 
+	if (!in_tx)
+		return FV_OK;
 	if (conn != NULL) {
 		res = PQexec(conn, "COMMIT");
 		/* COMMIT of a failed transaction "succeeds" as ROLLBACK: look at the command tag. */

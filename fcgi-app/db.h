@@ -40,6 +40,7 @@ const char *db_constraint(void);
 void db_on_tx_end(void (*hook)(bool committed));
 bool db_in_tx(void);
 enum fv_err db_begin(void);
+/* FV_OK when there is no transaction (a handler that committed early, before streaming). */
 enum fv_err db_commit(void);
 void db_rollback(void);
 

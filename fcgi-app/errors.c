@@ -17,6 +17,7 @@ static const struct {
 		     "the resource has changed since you read it; reload and try again"},
     [FV_ETOOBIG] = {413, "payload_too_large", "request body is too large"},
     [FV_EMEDIATYPE] = {415, "unsupported_media_type", "unsupported media type"},
+    [FV_ERANGE] = {416, "range_not_satisfiable", "the requested range is outside the document"},
     [FV_ERATELIMIT] = {429, "rate_limited", "too many requests; try again later"},
     [FV_EINTERNAL] = {500, "internal", "internal error; the request id identifies it in the logs"},
     [FV_EUNAVAIL] = {503, "unavailable", "service temporarily unavailable; try again shortly"},

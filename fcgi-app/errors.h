@@ -14,6 +14,7 @@ enum fv_err {
 	FV_EPRECOND,	 /* 412 precondition_failed */
 	FV_ETOOBIG,	 /* 413 payload_too_large */
 	FV_EMEDIATYPE,	 /* 415 unsupported_media_type */
+	FV_ERANGE,	 /* 416 range_not_satisfiable */
 	FV_ERATELIMIT,	 /* 429 rate_limited */
 	FV_EINTERNAL,	 /* 500 internal */
 	FV_EUNAVAIL,	 /* 503 unavailable */

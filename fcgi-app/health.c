@@ -7,14 +7,18 @@
 #include "health.h"
 #include "redis.h"
 #include "response.h"
+#include "storage.h"
 
 static const struct db_stmt stmts[] = {
     {"health_ping", "SELECT 1", 0},
 };
 
+static struct storage *storage;
+
 void
-health_init(void)
+health_init(struct storage *st)
 {
+	storage = st;
 	db_register(stmts, sizeof(stmts) / sizeof(stmts[0]));
 }
 
@@ -29,15 +33,6 @@ db_ping(void)
 	return e;
 }
 
-/* The local storage directory must exist and be writable; other backends arrive with documents. */
-static enum fv_err
-storage_ping(const char *url)
-{
-	if (strncmp(url, "file://", 7) == 0)
-		return access(url + 7, W_OK | X_OK) == 0 ? FV_OK : FV_EUNAVAIL;
-	return FV_OK;
-}
-
 enum fv_err
 health_check(struct req *r)
 {
@@ -48,7 +43,7 @@ health_check(struct req *r)
 
 	results[0] = db_ping();
 	results[1] = redis_ping();
-	results[2] = storage_ping(r->cfg->storage_url);
+	results[2] = storage_ping(storage);
 	for (i = 0; i < 3; i++) {
 		json_object_object_add(checks, names[i],
 				       json_object_new_string(results[i] == FV_OK ? "ok" : "failing"));

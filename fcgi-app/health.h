@@ -4,7 +4,10 @@
 
 #include "request.h"
 
-void health_init(void);
+struct storage;
+
+/* st: the process's document storage (checked by /health). */
+void health_init(struct storage *st);
 enum fv_err health_check(struct req *r);
 enum fv_err health_ready(struct req *r);
 

@@ -14,6 +14,9 @@
 #include "input.h"
 #include "log.h"
 #include "migrate.h"
+#include "queue.h"
+#include "redis.h"
+#include "storage.h"
 #include "users.h"
 
 #define GENERATED_PASSWORD_LEN 20
@@ -35,6 +38,12 @@ usage(void)
 	       "  user enable NAME                 enable a disabled user\n"
 	       "  user list                        NAME ROLE STATUS CREATED, one user a line\n"
 	       "  token create NAME [--days N]     print a new API token for the user\n"
+	       "  storage keygen                   create the storage key file (never overwrites)\n"
+	       "  storage rotate                   add a new current storage key\n"
+	       "  storage rekey                    re-encrypt every document under the current key\n"
+	       "  requeue [--older-than SECONDS]   queue again the documents left queued longer "
+	       "than\n"
+	       "                                   SECONDS (default 60), e.g. after Redis lost them\n"
 	       "  audit verify                     check the audit trail's chains; exit 1 on a "
 	       "problem\n"
 	       "  audit export [--since ID]        the audit events after ID as JSON lines\n\n");
@@ -238,6 +247,89 @@ cmd_audit(int argc, char **argv)
 	return 2;
 }
 
+/* Re-encrypts, one object at a time, every document whose row names another key. The service
+ * keeps running: readers find the old key until the row changes, and both keys stay in the file. */
+static int
+storage_rekey_all(const struct fv_config *cfg)
+{
+	struct storage *st;
+	char err[512], key[STORAGE_KEY_ID_SIZE];
+	const char *params[2];
+	PGresult *res, *upd;
+	long moved = 0, failed = 0;
+	bool did;
+	enum fv_err e;
+	int i;
+
+	if (storage_open(cfg->storage_url, cfg->storage_keys_file, &st, err, sizeof(err)) != 0)
+		return fail("storage rekey", err);
+	params[0] = storage_current_key(st);
+	if ((e = db_query("SELECT DISTINCT sha256 FROM documents WHERE storage_key_id <> $1", 1,
+			  params, &res)) != FV_OK) {
+		storage_close(st);
+		return fail("storage rekey", db_problem(e));
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		params[0] = PQgetvalue(res, i, 0);
+		if (storage_rekey(st, params[0], key, &did) != FV_OK) {
+			fprintf(stderr, "fv-admin: storage rekey: object %s failed (left as it is)\n",
+				params[0]);
+			failed++;
+			continue;
+		}
+		params[1] = key;
+		if (db_query("UPDATE documents SET storage_key_id = $2 WHERE sha256 = $1", 2, params,
+			     &upd) == FV_OK)
+			PQclear(upd);
+		moved += did;
+	}
+	printf("storage rekey: %ld object(s) re-encrypted, %ld failed, %d checked\n", moved, failed,
+	       PQntuples(res));
+	PQclear(res);
+	storage_close(st);
+	return failed ? 1 : 0;
+}
+
+static int
+cmd_storage(int argc, char **argv, const struct fv_config *cfg)
+{
+	char err[512];
+
+	if (argc == 2 && strcmp(argv[1], "keygen") == 0)
+		return storage_keyfile_create(cfg->storage_keys_file, err, sizeof(err)) == 0
+			   ? 0
+			   : fail("storage keygen", err);
+	if (argc == 2 && strcmp(argv[1], "rotate") == 0)
+		return storage_keyfile_add(cfg->storage_keys_file, err, sizeof(err)) == 0
+			   ? 0
+			   : fail("storage rotate", err);
+	if (argc == 2 && strcmp(argv[1], "rekey") == 0)
+		return storage_rekey_all(cfg);
+	usage();
+	return 2;
+}
+
+static int
+cmd_requeue(int argc, char **argv)
+{
+	long long older = 60;
+	long n;
+	enum fv_err e;
+
+	if (argc == 3 && strcmp(argv[1], "--older-than") == 0) {
+		if (v_int(argv[2], 0, 315360000, &older) != NULL)
+			return fail("requeue", "--older-than must be a number of seconds");
+	} else if (argc != 1) {
+		usage();
+		return 2;
+	}
+	if ((e = queue_requeue_stale((long)older, &n)) != FV_OK)
+		return fail("requeue", e == FV_EUNAVAIL ? "cannot reach the database or Redis"
+						      : db_problem(e));
+	printf("requeue: %ld document(s) queued again\n", n);
+	return 0;
+}
+
 static int
 cmd_migrate(const struct fv_config *cfg)
 {
@@ -283,6 +375,11 @@ main(int argc, char **argv)
 	db_init(cfg.database_url);
 	if (strcmp(cmd, "migrate") == 0) {
 		rc = cmd_migrate(&cfg);
+	} else if (strcmp(cmd, "storage") == 0) {
+		rc = cmd_storage(argc, argv, &cfg);
+	} else if (strcmp(cmd, "requeue") == 0) {
+		rc = redis_init(cfg.redis_url) == 0 ? cmd_requeue(argc, argv)
+						    : fail("requeue", "redis_url is malformed");
 	} else if (strcmp(cmd, "keygen") == 0) {
 		rc = argc == 2 ? (audit_keygen(argv[1], err, sizeof(err)) == 0 ? 0
 									 : fail("keygen", err))

@@ -14,12 +14,15 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "documents.h"
+#include "filetype.h"
 #include "health.h"
 #include "log.h"
 #include "patients.h"
 #include "redis.h"
 #include "response.h"
 #include "routes.h"
+#include "storage.h"
 
 static void
 usage(void)
@@ -101,6 +104,7 @@ main(int argc, char **argv)
 	const char *config_path = NULL;
 	struct fv_config cfg;
 	struct tpl_set *tpl;
+	struct storage *storage;
 	struct arena *arena;
 	FCGX_Request fcgx;
 	char err[512];
@@ -138,8 +142,14 @@ main(int argc, char **argv)
 		log_msg("%s", err);
 		return 1;
 	}
+	if (storage_open(cfg.storage_url, cfg.storage_keys_file, &storage, err, sizeof(err)) != 0 ||
+	    filetype_init(err, sizeof(err)) != 0) {
+		log_msg("%s", err);
+		return 1;
+	}
 	db_init(cfg.database_url);
-	health_init();
+	health_init(storage);
+	documents_init(storage);
 	auth_init();
 	admin_init();
 	patients_init();
@@ -160,6 +170,8 @@ main(int argc, char **argv)
 	db_close();
 	redis_close();
 	tpl_set_free(tpl);
+	storage_close(storage);
+	filetype_close();
 	arena_free(arena);
 	config_free(&cfg);
 	return 0;

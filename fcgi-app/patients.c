@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "cursor.h"
 #include "db.h"
+#include "documents.h"
 #include "escape.h"
 #include "patients.h"
 #include "response.h"
@@ -16,16 +17,19 @@
 #define PAGE_MAX 100
 #define MRN_ATTEMPTS 5
 #define NOTES_MAX 10000
+/* The patient view lists this many newest documents; the documents list pages through all. */
+#define PATIENT_DOCUMENTS 100
 
 /* The patient object of the contract, built by PostgreSQL in one pass. Times are RFC 3339 UTC (the
- * connection's time zone is UTC). document_count and fertility_score come with the documents and
- * assessment features. */
+ * connection's time zone is UTC). fertility_score comes with the assessment feature. */
 #define PATIENT_JSON                                                                               \
 	"json_build_object('id', p.id, 'medical_record_number', p.mrn, 'name', p.name,"            \
 	" 'date_of_birth', p.date_of_birth,"                                                       \
 	" 'age', date_part('year', age(current_date, p.date_of_birth))::int,"                     \
 	" 'sex', p.sex, 'phone', p.phone, 'email', p.email, 'partner_id', p.partner_id,"           \
-	" 'notes', p.notes, 'document_count', 0, 'fertility_score', NULL,"                         \
+	" 'notes', p.notes, 'fertility_score', NULL,"                                              \
+	" 'document_count', (SELECT count(*) FROM documents d"                                     \
+	"   WHERE d.patient_id = p.id AND d.archived_at IS NULL),"                                 \
 	" 'created_at', to_char(p.created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                  \
 	" 'updated_at', to_char(p.updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
 #define PATIENT_KEY "(extract(epoch from p.created_at) * 1000000)::bigint, p.id"
@@ -115,6 +119,7 @@ static enum fv_err
 load_patient(struct req *r, const char *id, struct loaded *l)
 {
 	const char *params[1] = {id};
+	struct json_object *docs;
 	PGresult *res;
 	enum fv_err e;
 	int c = 2;
@@ -127,7 +132,6 @@ load_patient(struct req *r, const char *id, struct loaded *l)
 		return req_fail(r, FV_ENOTFOUND, "patient not found");
 	}
 	l->view = parse_json_text(PQgetvalue(res, 0, 0));
-	json_object_object_add(l->view, "documents", json_object_new_array());
 	snprintf(l->version, sizeof(l->version), "%s", PQgetvalue(res, 0, 1));
 #define COL() (PQgetisnull(res, 0, c) ? (c++, (const char *)NULL) : arena_strdup(r->arena, PQgetvalue(res, 0, c++)))
 	l->cur.mrn = COL();
@@ -140,6 +144,12 @@ load_patient(struct req *r, const char *id, struct loaded *l)
 	l->cur.notes = COL();
 #undef COL
 	PQclear(res);
+	if ((e = documents_of_patient(id, PATIENT_DOCUMENTS, &docs)) != FV_OK) {
+		json_object_put(l->view);
+		l->view = NULL;
+		return e;
+	}
+	json_object_object_add(l->view, "documents", docs);
 	return FV_OK;
 }
 
@@ -528,25 +538,16 @@ patients_archive(struct req *r)
 	params[1] = l.version;
 	if ((e = db_exec("patient_archive", 2, params, &res)) != FV_OK)
 		return e;
+	if (PQntuples(res) == 1 && (e = documents_archive_of_patient(id)) != FV_OK) {
+		PQclear(res);
+		return e;
+	}
 	if (PQntuples(res) == 0)
 		e = check_if_match(r, "", etag);
 	PQclear(res);
 	if (e != FV_OK || (e = auth_audit(r, "patient.archive", "patient", id, "success")) != FV_OK)
 		return e;
 	return r->page ? resp_redirect(r, 303, "/patients") : resp_empty(r, 204);
-}
-
-/* "2026-11-29 07:24:08.123456+00" for a cursor's microseconds. */
-static const char *
-micros_to_timestamp(struct arena *a, long long micros)
-{
-	time_t secs = (time_t)(micros / 1000000);
-	struct tm tm;
-
-	gmtime_r(&secs, &tm);
-	return arena_printf(a, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
-			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			    micros % 1000000);
 }
 
 /* q with LIKE's wildcards and escape character made literal. */
@@ -622,10 +623,9 @@ patients_list(struct req *r)
 	if (r->err_fields)
 		return FV_EINVAL;
 
-	const char *ts = c.micros < 0 ? "infinity" : micros_to_timestamp(r->arena, c.micros);
-	const char *lim1 = arena_printf(r->arena, "%lld", limit + 1);
-	const char *params[4] = {ts, c.micros < 0 ? "ffffffff-ffff-ffff-ffff-ffffffffffff" : c.id,
-				 lim1, like_literal(r->arena, q)};
+	const char *params[4] = {NULL, NULL, arena_printf(r->arena, "%lld", limit + 1),
+				 like_literal(r->arena, q)};
+	cursor_params(r->arena, &c, &params[0], &params[1]);
 	const char *stmt = q[0] ? (c.backward ? "patient_search_prev" : "patient_search_next")
 				: (c.backward ? "patient_list_prev" : "patient_list_next");
 

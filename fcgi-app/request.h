@@ -41,6 +41,7 @@ struct req {
 
 	/* Set by a handler before returning an error, read by the dispatcher. */
 	const char *err_msg;
+	bool err_public; /* err_msg may be shown even for a 500 (it reveals no internals) */
 	struct json_object *err_fields;
 
 	/* Response being built. */
@@ -49,6 +50,7 @@ struct req {
 	struct buf headers;
 	struct buf body;
 	bool responded;
+	bool streamed; /* headers already sent (resp_stream_begin) */
 };
 
 /* Prepares r for the request just accepted on fcgx. Parses the query string; returns FV_EINVAL

@@ -18,6 +18,7 @@ status_text(int status)
 	case 201: return "Created";
 	case 202: return "Accepted";
 	case 204: return "No Content";
+	case 206: return "Partial Content";
 	case 303: return "See Other";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
@@ -29,6 +30,7 @@ status_text(int status)
 	case 412: return "Precondition Failed";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
+	case 416: return "Range Not Satisfiable";
 	case 429: return "Too Many Requests";
 	case 503: return "Service Unavailable";
 	default: return status >= 500 ? "Internal Server Error" : "Status";
@@ -150,6 +152,8 @@ resp_page(struct req *r, int status, const char *tpl, struct json_object *view)
 				       json_object_new_string(r->cred->user.name));
 		json_object_object_add(view, "is_admin",
 				       json_object_new_boolean(r->cred->user.role == ROLE_ADMIN));
+		json_object_object_add(view, "can_write",
+				       json_object_new_boolean(r->cred->user.role != ROLE_VIEWER));
 		if (r->cred->kind == CRED_SESSION)
 			json_object_object_add(view, "csrf_token",
 					       json_object_new_string(r->cred->csrf));
@@ -200,7 +204,7 @@ resp_error(struct req *r, enum fv_err e, const char *msg, struct json_object *fi
 	struct json_object *body, *err;
 
 	/* Internal errors never show their cause; the request id leads to the log line. */
-	if (msg == NULL || e == FV_EINTERNAL)
+	if (msg == NULL || (e == FV_EINTERNAL && !r->err_public))
 		msg = fv_err_message(e);
 	/* Headers the handler set for this error (Retry-After, Set-Cookie) stay; the defaults below
 	 * only fill in what is missing. */
@@ -242,11 +246,11 @@ resp_error(struct req *r, enum fv_err e, const char *msg, struct json_object *fi
 		error_page_fallback(r, status, msg);
 }
 
-void
-resp_send(struct req *r)
+/* Status line and headers; length is the Content-Length to announce (-1 for none). */
+static void
+write_head(struct req *r, long long length)
 {
 	FCGX_Stream *out = r->fcgx->out;
-	char len[32];
 
 	FCGX_FPrintF(out, "Status: %d %s\r\n", r->status, status_text(r->status));
 	FCGX_FPrintF(out, "X-Request-Id: %s\r\n", r->request_id);
@@ -259,14 +263,38 @@ resp_send(struct req *r)
 		  "form-action 'self'; frame-ancestors 'none'\r\n"
 		  "Cache-Control: no-store\r\n",
 		  out);
-	if (r->status != 204 && r->status != 304) {
-		snprintf(len, sizeof(len), "%zu", r->body.len);
-		FCGX_FPrintF(out, "Content-Length: %s\r\n", len);
-	}
+	if (length >= 0)
+		FCGX_FPrintF(out, "Content-Length: %lld\r\n", length);
 	if (r->content_type)
 		FCGX_FPrintF(out, "Content-Type: %s\r\n", r->content_type);
 	FCGX_PutStr(r->headers.data ? r->headers.data : "", (int)r->headers.len, out);
 	FCGX_PutS("\r\n", out);
+}
+
+void
+resp_stream_begin(struct req *r, int status, const char *content_type, unsigned long long length)
+{
+	r->status = status;
+	r->content_type = content_type;
+	r->responded = true;
+	r->streamed = true;
+	write_head(r, (long long)length);
+}
+
+int
+resp_stream_write(struct req *r, const void *p, size_t n)
+{
+	if (strcmp(r->method_name, "HEAD") == 0)
+		return 0;
+	return FCGX_PutStr(p, (int)n, r->fcgx->out) == (int)n ? 0 : -1;
+}
+
+void
+resp_send(struct req *r)
+{
+	if (r->streamed)
+		return;
+	write_head(r, r->status == 204 || r->status == 304 ? -1 : (long long)r->body.len);
 	if (r->body.len && strcmp(r->method_name, "HEAD") != 0)
-		FCGX_PutStr(r->body.data, (int)r->body.len, out);
+		FCGX_PutStr(r->body.data, (int)r->body.len, r->fcgx->out);
 }

@@ -27,7 +27,15 @@ enum fv_err resp_empty(struct req *r, int status);
  * (the error's default message); fields (consumed) may be NULL. */
 void resp_error(struct req *r, enum fv_err e, const char *msg, struct json_object *fields);
 
-/* Writes status, headers and body to the FastCGI stream. */
+/* A response whose body is written as it is produced (downloads): status and headers go out now,
+ * the body follows through resp_stream_write() (which fails when the client is gone). After this
+ * no error can be answered any more; a failure mid-body is ended by ending the request, which the
+ * web server reports to the client as a cut-off response, never as complete. */
+void resp_stream_begin(struct req *r, int status, const char *content_type,
+		       unsigned long long length);
+int resp_stream_write(struct req *r, const void *p, size_t n);
+
+/* Writes status, headers and body to the FastCGI stream (nothing for a streamed response). */
 void resp_send(struct req *r);
 
 #endif

@@ -25,6 +25,7 @@ enum route_flag {
 	R_PUBLIC = 1 << 1, /* no authentication (health, login, static) */
 	R_WRITE = 1 << 2,  /* changes data: needs a role that may write */
 	R_ADMIN = 1 << 3,  /* administrators only */
+	R_STREAM = 1 << 4, /* the handler reads the body itself (uploads) and checks CSRF in it */
 };
 
 struct req;

@@ -2,6 +2,7 @@
  * names the route in the audit trail, so a refused request is recorded as what it tried to do. */
 #include "admin.h"
 #include "auth.h"
+#include "documents.h"
 #include "health.h"
 #include "patients.h"
 #include "response.h"
@@ -26,6 +27,15 @@ const struct route routes[] = {
     {"/api/v1/patients/{id}", M_PATCH, patients_update, R_WRITE, "patient.update"},
     {"/api/v1/patients/{id}", M_DELETE, patients_archive, R_WRITE, "patient.archive"},
 
+    {"/api/v1/patients/{id}/documents", M_GET, documents_list, 0, "document.list"},
+    {"/api/v1/patients/{id}/documents", M_POST, documents_upload, R_WRITE | R_STREAM,
+     "document.upload"},
+    {"/api/v1/documents/{id}", M_GET, documents_show, 0, "document.read"},
+    {"/api/v1/documents/{id}", M_DELETE, documents_archive, R_WRITE, "document.archive"},
+    {"/api/v1/documents/{id}/content", M_GET, documents_content, 0, "document.download"},
+    {"/api/v1/documents/{id}/reanalyze", M_POST, documents_reanalyze, R_WRITE,
+     "document.reanalyze"},
+
     {"/", M_GET, home, R_PAGE, NULL},
     {"/login", M_GET, auth_login_form, R_PAGE | R_PUBLIC, NULL},
     {"/login", M_POST, auth_login, R_PAGE | R_PUBLIC, "auth.login"},
@@ -38,6 +48,14 @@ const struct route routes[] = {
     {"/patients/{id}/edit", M_GET, patients_edit_form, R_PAGE | R_WRITE, "patient.update"},
     {"/patients/{id}/edit", M_POST, patients_update, R_PAGE | R_WRITE, "patient.update"},
     {"/patients/{id}/delete", M_POST, patients_archive, R_PAGE | R_WRITE, "patient.archive"},
+
+    {"/patients/{id}/documents", M_POST, documents_upload, R_PAGE | R_WRITE | R_STREAM,
+     "document.upload"},
+    {"/documents/{id}", M_GET, documents_show, R_PAGE, "document.read"},
+    {"/documents/{id}/content", M_GET, documents_content, R_PAGE, "document.download"},
+    {"/documents/{id}/reanalyze", M_POST, documents_reanalyze, R_PAGE | R_WRITE,
+     "document.reanalyze"},
+    {"/documents/{id}/delete", M_POST, documents_archive, R_PAGE | R_WRITE, "document.archive"},
 
     {"/admin/users", M_GET, admin_users, R_PAGE | R_ADMIN, "user.list"},
     {"/admin/users", M_POST, admin_user_create, R_PAGE | R_ADMIN, "user.create"},

@@ -11,7 +11,9 @@
 #   pgdata/            PostgreSQL cluster (unix socket only, no TCP)
 #   redis/             Redis working directory (unix socket only, port 0)
 #   documents/         storage_url
-#   keys/ (0700)       audit.key: the audit trail's HMAC key (audit_key_file), made once, never replaced
+#   keys/ (0700)       audit.key: the audit trail's HMAC key (audit_key_file), made once, never replaced;
+#                      storage.keys: the documents' encryption keys (storage_keys_file), made once
+#   spool/ (0700)      uploads in progress (anonymous files, gone when the upload ends)
 #   nginx/             rendered nginx.conf and nginx's temp directories
 #   run/  (0700)       sockets and pid files
 #   log/               postgres.log redis.log fv-app.log nginx-error.log nginx-access.log build.log
@@ -197,10 +199,10 @@ fv_stack_prepare() {
     umask 022
     mkdir -p "$dir" || return 1
     chown "$FV_USER:$FV_USER" "$dir" && chmod 0750 "$dir" || return 1
-    for d in log pgdata redis documents keys nginx nginx/tmp run; do
+    for d in log pgdata redis documents keys spool nginx nginx/tmp run; do
         mkdir -p "$dir/$d" && chown "$FV_USER:$FV_USER" "$dir/$d" || return 1
     done
-    chmod 0700 "$dir/run" "$dir/pgdata" "$dir/documents" "$dir/keys" || return 1
+    chmod 0700 "$dir/run" "$dir/pgdata" "$dir/documents" "$dir/keys" "$dir/spool" || return 1
 
     # The daemons run the installed copy, so they never need to reach the checkout.
     if ! bindir=$(fv_make_var bindir) || ! datadir=$(fv_make_var datadir); then
@@ -277,6 +279,7 @@ fv_stack_load() {
     FV_PGDATA=$FV_STACK_DIR/pgdata
     FV_CONF=$FV_STACK_DIR/fertivision.conf
     FV_AUDIT_KEY=$FV_STACK_DIR/keys/audit.key
+    FV_STORAGE_KEYS=$FV_STACK_DIR/keys/storage.keys
     FV_REDIS_SOCK=$FV_RUN/redis.sock
     FV_REDIS_PID=$FV_RUN/redis.pid
     FV_APP_SOCK=$FV_RUN/fv-app.sock
@@ -311,6 +314,8 @@ fv_write_app_conf() {
         echo "audit_key_file = $FV_AUDIT_KEY"
         echo "redis_url = unix://$FV_REDIS_SOCK"
         echo "storage_url = file://$(fv_uri_path "$FV_STACK_DIR/documents")"
+        echo "storage_keys_file = $FV_STORAGE_KEYS"
+        echo "spool_dir = $FV_STACK_DIR/spool"
         echo "templates_dir = $share/templates"
         echo "static_dir = $share/static"
         echo "sql_dir = $share/sql"
@@ -667,6 +672,19 @@ fv_audit_key_ensure() {
     fv_say "audit key created: $FV_AUDIT_KEY (back it up: the trail cannot be verified without it)"
 }
 
+# The documents' encryption keys (storage_keys_file = keys/storage.keys): made once with
+# `fv-admin storage keygen` as the stack user; rotated with `ctl admin storage rotate` and
+# `ctl admin storage rekey`, never replaced (stored documents need their keys).
+fv_storage_keys_ensure() {
+    local out
+    [[ -f $FV_STORAGE_KEYS ]] && return 0
+    out=$(fv_admin storage keygen </dev/null 2>&1) || {
+        fv_warn "fv-admin storage keygen failed: $out"
+        return 1
+    }
+    fv_say "storage keys created: $FV_STORAGE_KEYS (back them up: documents cannot be read without them)"
+}
+
 # spawn-fcgi binds the socket, then forks FV_APP_PROCS fv-app processes as the stack user, each
 # with the socket on fd 0. It points their stdout/stderr at /dev/null, so a tiny sh in front of
 # fv-app sends stderr (log_file = -, and any crash report) to log/fv-app.log, opened for appending.
@@ -787,6 +805,7 @@ fv_stack_start() {
     fv_pg_setup_db || return 1
     fv_redis_start || return 1
     fv_audit_key_ensure || return 1
+    fv_storage_keys_ensure || return 1
     fv_migrate || return 1
     fv_app_stop || return 1
     fv_app_start || return 1
