@@ -39,7 +39,8 @@ fv_require_root() {
 # --- packages ----------------------------------------------------------------------------------
 
 FV_BUILD_PACKAGES=(autoconf automake libtool pkg-config gcc make libfcgi-dev libpq-dev
-    libhiredis-dev libjson-c-dev libsodium-dev libmagic-dev)
+    libhiredis-dev libjson-c-dev libsodium-dev libmagic-dev libcurl4-openssl-dev
+    libpoppler-glib-dev libpng-dev libjpeg62-turbo-dev libtiff-dev zlib1g-dev)
 FV_RUNTIME_PACKAGES=(postgresql postgresql-contrib redis-server spawn-fcgi curl python3)
 
 fv_pkg_installed() {
@@ -55,6 +56,10 @@ fv_install_deps() {
     if ! fv_pkg_installed nginx-light && ! fv_pkg_installed nginx && ! fv_pkg_installed nginx-full &&
         ! fv_pkg_installed nginx-extras; then
         missing+=(nginx-light)
+    fi
+    # The S3 tests run s3rver on Node.js; a machine that has node from elsewhere keeps it.
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        missing+=(nodejs npm)
     fi
     if [[ ${#missing[@]} -eq 0 ]]; then
         return 0
