@@ -376,7 +376,9 @@ documents_upload(struct req *r)
 	}
 	snprintf(spool, sizeof(spool), "/proc/self/fd/%d", u.fd);
 	if ((e = filetype_check(spool, (size_t)u.size, &mime, &msg)) != FV_OK) {
-		e = req_fail(r, e, msg);
+		if (e == FV_EINTERNAL)
+			log_msg("%s upload: content check failed: %s", r->request_id, msg);
+		e = req_fail(r, e, msg); /* resp_error hides the message of an internal error */
 		goto out;
 	}
 	crypto_hash_sha256_final(&u.sha, digest);

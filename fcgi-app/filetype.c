@@ -35,7 +35,8 @@
 #define ACCEPTED "accepted: PDF, PNG, JPEG, TIFF, plain text"
 #define MSG_IO "could not read the uploaded file"
 #define MSG_OOM "out of memory while checking the uploaded file"
-#define MSG_TOO_LARGE "the image is too large to process (at most 20000 x 20000 pixels, 200 megapixels)"
+#define MSG_TOO_LARGE                                                                              \
+	"the image is too large to process (at most 20000 x 20000 pixels, 200 megapixels)"
 /* libjpeg may use this much for progressive images (whole-image coefficient buffers). */
 #define JPEG_MEM_MAX (256L << 20)
 /* A progressive JPEG can make the decoder reprocess the image once per scan. */
@@ -61,14 +62,14 @@ static const struct {
 	const char *name;
 	const char *appended; /* data after the end that is not another known format */
 } kinds[] = {
-	[K_PDF] = {"application/pdf", "a PDF document",
-		   "the file has other data appended after the end of the PDF document"},
-	[K_PNG] = {"image/png", "a PNG image",
-		   "the file has other data appended after the end of the PNG image"},
-	[K_JPEG] = {"image/jpeg", "a JPEG image",
-		    "the file has other data appended after the end of the JPEG image"},
-	[K_TIFF] = {"image/tiff", "a TIFF image", "the file has other data appended to the TIFF image"},
-	[K_TEXT] = {"text/plain", "a text file", "the text file has other data appended"},
+    [K_PDF] = {"application/pdf", "a PDF document",
+               "the file has other data appended after the end of the PDF document"},
+    [K_PNG] = {"image/png", "a PNG image",
+               "the file has other data appended after the end of the PNG image"},
+    [K_JPEG] = {"image/jpeg", "a JPEG image",
+                "the file has other data appended after the end of the JPEG image"},
+    [K_TIFF] = {"image/tiff", "a TIFF image", "the file has other data appended to the TIFF image"},
+    [K_TEXT] = {"text/plain", "a text file", "the text file has other data appended"},
 };
 
 /* Names for people of what libmagic reports; prefixes end in '/'. */
@@ -76,85 +77,85 @@ static const struct {
 	const char *mime;
 	const char *name;
 } mime_names[] = {
-	{"application/zip", "a ZIP archive"},
-	{"application/x-executable", "an executable program (ELF)"},
-	{"application/x-pie-executable", "an executable program (ELF)"},
-	{"application/x-sharedlib", "a shared library (ELF)"},
-	{"application/x-object", "an object file (ELF)"},
-	{"application/x-coredump", "a core dump"},
-	{"application/x-mach-binary", "a macOS program"},
-	{"application/vnd.microsoft.portable-executable", "a Windows program"},
-	{"application/x-dosexec", "a Windows or DOS program"},
-	{"application/x-msdownload", "a Windows program"},
-	{"application/java-archive", "a Java archive"},
-	{"application/x-java-applet", "a Java class file"},
-	{"text/html", "an HTML document"},
-	{"application/xhtml+xml", "an HTML document"},
-	{"image/svg+xml", "an SVG image"},
-	{"text/x-shellscript", "a shell script"},
-	{"text/x-script.python", "a Python script"},
-	{"text/x-python", "a Python script"},
-	{"text/x-perl", "a Perl script"},
-	{"text/x-script.perl", "a Perl script"},
-	{"text/x-ruby", "a Ruby script"},
-	{"text/x-php", "a PHP script"},
-	{"text/x-msdos-batch", "a Windows batch script"},
-	{"application/javascript", "a JavaScript program"},
-	{"text/javascript", "a JavaScript program"},
-	{"application/json", "a JSON document"},
-	{"text/xml", "an XML document"},
-	{"application/xml", "an XML document"},
-	{"text/csv", "a CSV table"},
-	{"text/rtf", "an RTF document"},
-	{"application/rtf", "an RTF document"},
-	{"application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-	 "a Word document (DOCX)"},
-	{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-	 "an Excel workbook (XLSX)"},
-	{"application/vnd.openxmlformats-officedocument.presentationml.presentation",
-	 "a PowerPoint presentation (PPTX)"},
-	{"application/msword", "a Word document"},
-	{"application/vnd.ms-excel", "an Excel workbook"},
-	{"application/vnd.ms-powerpoint", "a PowerPoint presentation"},
-	{"application/vnd.ms-office", "a Microsoft Office document"},
-	{"application/x-ole-storage", "a Microsoft Office document"},
-	{"application/CDFV2", "a Microsoft Office document"},
-	{"application/vnd.oasis.opendocument.text", "an OpenDocument text"},
-	{"application/vnd.oasis.opendocument.spreadsheet", "an OpenDocument spreadsheet"},
-	{"application/epub+zip", "an EPUB book"},
-	{"application/gzip", "a gzip archive"},
-	{"application/x-gzip", "a gzip archive"},
-	{"application/x-bzip2", "a bzip2 archive"},
-	{"application/x-xz", "an xz archive"},
-	{"application/zstd", "a zstd archive"},
-	{"application/x-tar", "a tar archive"},
-	{"application/x-7z-compressed", "a 7-Zip archive"},
-	{"application/x-rar", "a RAR archive"},
-	{"application/vnd.rar", "a RAR archive"},
-	{"application/x-iso9660-image", "a disk image"},
-	{"application/x-cpio", "a cpio archive"},
-	{"application/vnd.debian.binary-package", "a Debian package"},
-	{"application/x-rpm", "an RPM package"},
-	{"application/postscript", "a PostScript document"},
-	{"application/dicom", "a DICOM image"},
-	{"application/x-shockwave-flash", "a Flash file"},
-	{"message/rfc822", "an e-mail message"},
-	{"application/octet-stream", "binary data of an unknown kind"},
-	{"image/gif", "a GIF image"},
-	{"image/webp", "a WebP image"},
-	{"image/bmp", "a BMP image"},
-	{"image/x-ms-bmp", "a BMP image"},
-	{"image/heic", "a HEIC image"},
-	{"image/heif", "a HEIF image"},
-	{"image/avif", "an AVIF image"},
-	{"image/jp2", "a JPEG 2000 image"},
-	{"image/vnd.microsoft.icon", "an icon"},
-	{"image/", "an image in a format that is not accepted"},
-	{"video/", "a video"},
-	{"audio/", "an audio file"},
-	{"font/", "a font"},
-	{"text/x-", "a script or program source"},
-	{"text/", "a text file of a kind that is not accepted"},
+    {"application/zip", "a ZIP archive"},
+    {"application/x-executable", "an executable program (ELF)"},
+    {"application/x-pie-executable", "an executable program (ELF)"},
+    {"application/x-sharedlib", "a shared library (ELF)"},
+    {"application/x-object", "an object file (ELF)"},
+    {"application/x-coredump", "a core dump"},
+    {"application/x-mach-binary", "a macOS program"},
+    {"application/vnd.microsoft.portable-executable", "a Windows program"},
+    {"application/x-dosexec", "a Windows or DOS program"},
+    {"application/x-msdownload", "a Windows program"},
+    {"application/java-archive", "a Java archive"},
+    {"application/x-java-applet", "a Java class file"},
+    {"text/html", "an HTML document"},
+    {"application/xhtml+xml", "an HTML document"},
+    {"image/svg+xml", "an SVG image"},
+    {"text/x-shellscript", "a shell script"},
+    {"text/x-script.python", "a Python script"},
+    {"text/x-python", "a Python script"},
+    {"text/x-perl", "a Perl script"},
+    {"text/x-script.perl", "a Perl script"},
+    {"text/x-ruby", "a Ruby script"},
+    {"text/x-php", "a PHP script"},
+    {"text/x-msdos-batch", "a Windows batch script"},
+    {"application/javascript", "a JavaScript program"},
+    {"text/javascript", "a JavaScript program"},
+    {"application/json", "a JSON document"},
+    {"text/xml", "an XML document"},
+    {"application/xml", "an XML document"},
+    {"text/csv", "a CSV table"},
+    {"text/rtf", "an RTF document"},
+    {"application/rtf", "an RTF document"},
+    {"application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+     "a Word document (DOCX)"},
+    {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+     "an Excel workbook (XLSX)"},
+    {"application/vnd.openxmlformats-officedocument.presentationml.presentation",
+     "a PowerPoint presentation (PPTX)"},
+    {"application/msword", "a Word document"},
+    {"application/vnd.ms-excel", "an Excel workbook"},
+    {"application/vnd.ms-powerpoint", "a PowerPoint presentation"},
+    {"application/vnd.ms-office", "a Microsoft Office document"},
+    {"application/x-ole-storage", "a Microsoft Office document"},
+    {"application/CDFV2", "a Microsoft Office document"},
+    {"application/vnd.oasis.opendocument.text", "an OpenDocument text"},
+    {"application/vnd.oasis.opendocument.spreadsheet", "an OpenDocument spreadsheet"},
+    {"application/epub+zip", "an EPUB book"},
+    {"application/gzip", "a gzip archive"},
+    {"application/x-gzip", "a gzip archive"},
+    {"application/x-bzip2", "a bzip2 archive"},
+    {"application/x-xz", "an xz archive"},
+    {"application/zstd", "a zstd archive"},
+    {"application/x-tar", "a tar archive"},
+    {"application/x-7z-compressed", "a 7-Zip archive"},
+    {"application/x-rar", "a RAR archive"},
+    {"application/vnd.rar", "a RAR archive"},
+    {"application/x-iso9660-image", "a disk image"},
+    {"application/x-cpio", "a cpio archive"},
+    {"application/vnd.debian.binary-package", "a Debian package"},
+    {"application/x-rpm", "an RPM package"},
+    {"application/postscript", "a PostScript document"},
+    {"application/dicom", "a DICOM image"},
+    {"application/x-shockwave-flash", "a Flash file"},
+    {"message/rfc822", "an e-mail message"},
+    {"application/octet-stream", "binary data of an unknown kind"},
+    {"image/gif", "a GIF image"},
+    {"image/webp", "a WebP image"},
+    {"image/bmp", "a BMP image"},
+    {"image/x-ms-bmp", "a BMP image"},
+    {"image/heic", "a HEIC image"},
+    {"image/heif", "a HEIF image"},
+    {"image/avif", "an AVIF image"},
+    {"image/jp2", "a JPEG 2000 image"},
+    {"image/vnd.microsoft.icon", "an icon"},
+    {"image/", "an image in a format that is not accepted"},
+    {"video/", "a video"},
+    {"audio/", "an audio file"},
+    {"font/", "a font"},
+    {"text/x-", "a script or program source"},
+    {"text/", "a text file of a kind that is not accepted"},
 };
 
 /* Returns a process-lifetime copy of s (one per distinct text), or fallback when the pool is
@@ -184,7 +185,7 @@ mime_name(const char *mime)
 		const char *e = mime_names[i].mime;
 		n = strlen(e);
 		if (strchr("/-", e[n - 1]) ? strncmp(mime, e, n) == 0 && mime[n] != '\0'
-					   : strcmp(mime, e) == 0)
+		                           : strcmp(mime, e) == 0)
 			return mime_names[i].name;
 	}
 	return "a file of a kind that is not accepted";
@@ -341,19 +342,26 @@ signature_name(const unsigned char *p, size_t n)
 		size_t len, at;
 		const char *name;
 	} sigs[] = {
-		{"PK\3\4", 4, 0, "a ZIP archive"},	    {"PK\5\6", 4, 0, "a ZIP archive"},
-		{"PK\7\10", 4, 0, "a ZIP archive"},	    {"%PDF-", 5, 0, "a PDF document"},
-		{"\177ELF", 4, 0, "an executable program (ELF)"},
-		{"MZ", 2, 0, "a Windows program"},	    {"#!", 2, 0, "a script"},
-		{"\377\330\377", 3, 0, "a JPEG image"},	    {"\211PNG", 4, 0, "a PNG image"},
-		{"GIF8", 4, 0, "a GIF image"},		    {"II*\0", 4, 0, "a TIFF image"},
-		{"MM\0*", 4, 0, "a TIFF image"},	    {"Rar!", 4, 0, "a RAR archive"},
-		{"7z\274\257\047\034", 6, 0, "a 7-Zip archive"},
-		{"\037\213", 2, 0, "a gzip archive"},	    {"ftyp", 4, 4, "a video"},
+	    {"PK\3\4", 4, 0, "a ZIP archive"},
+	    {"PK\5\6", 4, 0, "a ZIP archive"},
+	    {"PK\7\10", 4, 0, "a ZIP archive"},
+	    {"%PDF-", 5, 0, "a PDF document"},
+	    {"\177ELF", 4, 0, "an executable program (ELF)"},
+	    {"MZ", 2, 0, "a Windows program"},
+	    {"#!", 2, 0, "a script"},
+	    {"\377\330\377", 3, 0, "a JPEG image"},
+	    {"\211PNG", 4, 0, "a PNG image"},
+	    {"GIF8", 4, 0, "a GIF image"},
+	    {"II*\0", 4, 0, "a TIFF image"},
+	    {"MM\0*", 4, 0, "a TIFF image"},
+	    {"Rar!", 4, 0, "a RAR archive"},
+	    {"7z\274\257\047\034", 6, 0, "a 7-Zip archive"},
+	    {"\037\213", 2, 0, "a gzip archive"},
+	    {"ftyp", 4, 4, "a video"},
 	};
-	static const char *const html[] = {"<!doctype", "<html", "<head", "<body", "<script",
-					   "<iframe", "<object", "<embed", "<meta", "<a ",
-					   "<img", "<div", "<style", "<form"};
+	static const char *const html[] = {"<!doctype", "<html",   "<head",  "<body", "<script",
+	                                   "<iframe",   "<object", "<embed", "<meta", "<a ",
+	                                   "<img",      "<div",    "<style", "<form"};
 	size_t i;
 
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
@@ -392,8 +400,8 @@ check_trailing(int fd, uint64_t size, uint64_t end, enum kind k, const char **ms
 	name = signature_name(b + skip, (size_t)n - skip);
 	if (name == NULL && size - end - skip > FT_TRAILING_ALLOWANCE) {
 		m = magic_buffer(cookie, b + skip, (size_t)n - skip);
-		if (m && strcmp(m, "application/octet-stream") != 0 && strncmp(m, "text/plain", 10) &&
-		    strcmp(m, "application/x-empty") != 0)
+		if (m && strcmp(m, "application/octet-stream") != 0 &&
+		    strncmp(m, "text/plain", 10) && strcmp(m, "application/x-empty") != 0)
 			name = mime_name(safe_mime(m));
 		else {
 			*msg = kinds[k].appended;
@@ -411,8 +419,8 @@ check_trailing(int fd, uint64_t size, uint64_t end, enum kind k, const char **ms
  * libmagic looks at the first MAGIC_BYTES only. */
 
 struct utf8 {
-	int need;	       /* continuation bytes still expected */
-	unsigned char lo, hi;  /* range of the next continuation byte */
+	int need;             /* continuation bytes still expected */
+	unsigned char lo, hi; /* range of the next continuation byte */
 };
 
 /* false on a byte that cannot come next in well-formed UTF-8 (no overlongs, no surrogates,
@@ -464,8 +472,9 @@ text_check(int fd, uint64_t size, unsigned char *buf, const char **msg)
 			return FV_EINTERNAL;
 		}
 		if (memchr(buf, 0, (size_t)n)) {
-			*msg = "the file contains NUL bytes, so it is binary data or UTF-16 text, not "
-			       "plain text; " ACCEPTED " (UTF-8)";
+			*msg =
+			    "the file contains NUL bytes, so it is binary data or UTF-16 text, not "
+			    "plain text; " ACCEPTED " (UTF-8)";
 			return FV_EMEDIATYPE;
 		}
 		for (i = 0; i < n; i++)
@@ -490,13 +499,12 @@ static bool
 too_large(uint64_t w, uint64_t h)
 {
 	return w == 0 || h == 0 ? false
-				: w > FT_MAX_WIDTH || h > FT_MAX_HEIGHT || w * h > FT_MAX_PIXELS;
+	                        : w > FT_MAX_WIDTH || h > FT_MAX_HEIGHT || w * h > FT_MAX_PIXELS;
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* PNG: libpng decodes every row (every pass of an interlaced image) into one row buffer; the
  * read callback counts what libpng consumed, which after png_read_end is the end of IEND. */
-
 
 struct png_run {
 	struct fdbuf src;
@@ -630,7 +638,7 @@ jpeg_on_error(j_common_ptr c)
 	int code = c->err->msg_code;
 
 	jpeg_fail(c, code == JERR_NO_BACKING_STORE || code == JERR_OUT_OF_MEMORY ? V_TOO_LARGE
-										   : V_DAMAGED);
+	                                                                         : V_DAMAGED);
 }
 
 /* Level -1 is a warning; the ones listed mean the entropy-coded data is broken or cut short
@@ -906,7 +914,7 @@ tiff_decode_page(TIFF *t, const struct tiff_src *s)
 		n = tiled ? TIFFNumberOfTiles(t) : TIFFNumberOfStrips(t);
 		for (i = 0; ok && i < n; i++)
 			ok = (tiled ? TIFFReadEncodedTile(t, i, buf, (tmsize_t)size)
-				    : TIFFReadEncodedStrip(t, i, buf, (tmsize_t)size)) >= 0;
+			            : TIFFReadEncodedStrip(t, i, buf, (tmsize_t)size)) >= 0;
 	} else {
 		nsamples = planar == PLANARCONFIG_SEPARATE ? spp : 1;
 		for (sample = 0; ok && sample < nsamples; sample++)
@@ -932,7 +940,7 @@ tiff_check(int fd, uint64_t size)
 	TIFFOpenOptionsSetErrorHandlerExtR(opts, tiff_on_error, &s);
 	TIFFOpenOptionsSetWarningHandlerExtR(opts, tiff_on_warning, &s);
 	t = TIFFClientOpenExt("upload", "rm", &s, tiff_read, tiff_write, tiff_seek, tiff_close,
-			      tiff_size, tiff_map, tiff_unmap, opts);
+	                      tiff_size, tiff_map, tiff_unmap, opts);
 	TIFFOpenOptionsFree(opts);
 	if (t == NULL)
 		return s.ioerr ? V_IO : V_DAMAGED;
@@ -981,22 +989,22 @@ static const struct {
 	unsigned flag;
 	const char *msg;
 } pdf_msgs[] = {
-	{PF_JS, "the PDF contains JavaScript"},
-	{PF_LAUNCH, "the PDF contains a Launch action, which can start programs"},
-	{PF_EMBED, "the PDF contains embedded files"},
-	{PF_RICHMEDIA, "the PDF contains rich media (Flash or video)"},
-	{PF_XFA, "the PDF contains an XFA form, which can carry scripts"},
-	{PF_SUBMIT, "the PDF contains a form that submits data to a web address (SubmitForm)"},
-	{PF_IMPORT, "the PDF contains an ImportData action"},
-	{PF_GOTOE, "the PDF contains a link into an embedded file (GoToE)"},
-	{PF_ENCRYPT, "the PDF is encrypted; save it without a password or restrictions and "
-		     "upload it again"},
-	{PF_OPAQUE, "the PDF stores objects in an encoding that cannot be checked for active "
-		    "content"},
-	{PF_IRREGULAR, "the PDF has an irregular structure that cannot be checked for active "
-		       "content"},
-	{PF_BOMB, "the PDF contains compressed data that expands too much to be checked (a "
-		  "possible decompression bomb)"},
+    {PF_JS, "the PDF contains JavaScript"},
+    {PF_LAUNCH, "the PDF contains a Launch action, which can start programs"},
+    {PF_EMBED, "the PDF contains embedded files"},
+    {PF_RICHMEDIA, "the PDF contains rich media (Flash or video)"},
+    {PF_XFA, "the PDF contains an XFA form, which can carry scripts"},
+    {PF_SUBMIT, "the PDF contains a form that submits data to a web address (SubmitForm)"},
+    {PF_IMPORT, "the PDF contains an ImportData action"},
+    {PF_GOTOE, "the PDF contains a link into an embedded file (GoToE)"},
+    {PF_ENCRYPT, "the PDF is encrypted; save it without a password or restrictions and "
+                 "upload it again"},
+    {PF_OPAQUE, "the PDF stores objects in an encoding that cannot be checked for active "
+                "content"},
+    {PF_IRREGULAR, "the PDF has an irregular structure that cannot be checked for active "
+                   "content"},
+    {PF_BOMB, "the PDF contains compressed data that expands too much to be checked (a "
+              "possible decompression bomb)"},
 };
 
 /* What must follow a short watched name for it to count: its value. */
@@ -1007,32 +1015,31 @@ static const struct {
 	unsigned flag;
 	enum need need;
 } watched[] = {
-	{"JavaScript", PF_JS, N_ANY},
-	{"JS", PF_JS, N_STRING_OR_REF},
-	{"Launch", PF_LAUNCH, N_ANY},
-	{"EmbeddedFile", PF_EMBED, N_ANY},
-	{"EmbeddedFiles", PF_EMBED, N_ANY},
-	{"FileAttachment", PF_EMBED, N_ANY},
-	{"EF", PF_EMBED, N_DICT_OR_REF},
-	{"RichMedia", PF_RICHMEDIA, N_ANY},
-	{"XFA", PF_XFA, N_ARRAY_OR_REF},
-	{"SubmitForm", PF_SUBMIT, N_ANY},
-	{"ImportData", PF_IMPORT, N_ANY},
-	{"GoToE", PF_GOTOE, N_ANY},
-	{"Encrypt", PF_ENCRYPT, N_ANY},
+    {"JavaScript", PF_JS, N_ANY},       {"JS", PF_JS, N_STRING_OR_REF},
+    {"Launch", PF_LAUNCH, N_ANY},       {"EmbeddedFile", PF_EMBED, N_ANY},
+    {"EmbeddedFiles", PF_EMBED, N_ANY}, {"FileAttachment", PF_EMBED, N_ANY},
+    {"EF", PF_EMBED, N_DICT_OR_REF},    {"RichMedia", PF_RICHMEDIA, N_ANY},
+    {"XFA", PF_XFA, N_ARRAY_OR_REF},    {"SubmitForm", PF_SUBMIT, N_ANY},
+    {"ImportData", PF_IMPORT, N_ANY},   {"GoToE", PF_GOTOE, N_ANY},
+    {"Encrypt", PF_ENCRYPT, N_ANY},
 };
 
-/* PDF white space and delimiters (everything else is a "regular" character). */
+/* PDF white space (1) and delimiters (2); everything else is a "regular" character. */
+static const unsigned char pdf_class[256] = {
+    [0] = 1,   ['\t'] = 1, ['\n'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1, ['('] = 2, [')'] = 2,
+    ['<'] = 2, ['>'] = 2,  ['['] = 2,  [']'] = 2,  ['{'] = 2,  ['}'] = 2, ['/'] = 2, ['%'] = 2,
+};
+
 static bool
 pdf_ws(unsigned char c)
 {
-	return c == 0 || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ';
+	return pdf_class[c] == 1;
 }
 
 static bool
 pdf_special(unsigned char c)
 {
-	return pdf_ws(c) || strchr("()<>[]{}/%", c) != NULL;
+	return pdf_class[c] != 0;
 }
 
 static int
@@ -1127,7 +1134,9 @@ nd_end(struct namedec *d)
 static bool
 nd_is(const struct namedec *d, size_t len, const char *name)
 {
-	return len == strlen(name) && memcmp(d->buf, name, len) == 0;
+	/* buf holds no NUL: strncmp equal means name has len characters, so name[len] is safe. */
+	return len > 0 && d->buf[0] == name[0] && strncmp(d->buf, name, len) == 0 &&
+	       name[len] == '\0';
 }
 
 /* The raw name scanner. */
@@ -1163,9 +1172,9 @@ value_follows(enum need need, unsigned char c)
 {
 	if ((c >= '0' && c <= '9') || c == '%') /* a reference, or a comment before the value */
 		return true;
-	return need == N_STRING_OR_REF ? c == '(' || c == '<'
+	return need == N_STRING_OR_REF  ? c == '(' || c == '<'
 	       : need == N_ARRAY_OR_REF ? c == '['
-					: c == '<';
+	                                : c == '<';
 }
 
 static void
@@ -1327,6 +1336,7 @@ struct pdfscan {
 	unsigned char *out;
 	uint64_t inflated;
 	uint64_t base; /* file offset of the current piece */
+	const unsigned char *piece;
 	unsigned flags;
 };
 
@@ -1339,17 +1349,37 @@ inflater_stop(struct pdfscan *s, struct inflater *f)
 	f->active = false;
 }
 
+static void inflater_feed(struct pdfscan *s, struct inflater *f, const unsigned char *p, size_t n);
+
+/* Feeds the running inflaters the current piece up to index to, so that streams which ended
+ * before a new one begins are finished and their slots free. */
+static void
+inflaters_catch_up(struct pdfscan *s, size_t to)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_INFLATERS; i++) {
+		struct inflater *f = &s->inf[i];
+		if (f->active && f->from < to)
+			inflater_feed(s, f, s->piece + f->from, to - f->from);
+		if (f->active && f->from < to)
+			f->from = to;
+	}
+}
+
 static void
 inflater_start(struct pdfscan *s, size_t from, bool probe)
 {
 	struct inflater *f = NULL;
 	size_t i;
 
+	inflaters_catch_up(s, from);
 	for (i = 0; i < MAX_INFLATERS && f == NULL; i++)
 		if (!s->inf[i].active)
 			f = &s->inf[i];
 	if (f == NULL) {
-		s->flags |= PF_IRREGULAR; /* streams inside streams, more than a reader would have */
+		s->flags |=
+		    PF_IRREGULAR; /* streams inside streams, more than a reader would have */
 		return;
 	}
 	memset(f, 0, sizeof *f);
@@ -1385,7 +1415,8 @@ inflater_feed(struct pdfscan *s, struct inflater *f, const unsigned char *p, siz
 		    (f->out > (1u << 20) && f->out / (f->zs.total_in + 1) > FT_PDF_INFLATE_RATIO))
 			s->flags |= PF_BOMB;
 		if ((rc != Z_OK && rc != Z_BUF_ERROR) || (s->flags & PF_BOMB))
-			inflater_stop(s, f); /* the end, damage (as far as a reader gets), or a bomb */
+			inflater_stop(s,
+			              f); /* the end, damage (as far as a reader gets), or a bomb */
 		else if (f->zs.avail_in == 0 && f->zs.avail_out != 0)
 			break;
 		else if (rc == Z_BUF_ERROR)
@@ -1423,7 +1454,8 @@ lx_owner(struct pdfscan *s)
 {
 	struct level *t = lx_top(s);
 
-	if (t && !t->dict && s->depth > 1 && s->lv[s->depth - 2].dict && s->lv[s->depth - 2].awaiting)
+	if (t && !t->dict && s->depth > 1 && s->lv[s->depth - 2].dict &&
+	    s->lv[s->depth - 2].awaiting)
 		return &s->lv[s->depth - 2];
 	return t && t->dict && t->awaiting ? t : NULL;
 }
@@ -1454,8 +1486,8 @@ lx_name(struct pdfscan *s)
 	s->after_dict = false;
 	if (o && o->key == KEY_FILTER) {
 		o->facts |= nd_is(&s->nd, len, "FlateDecode") || nd_is(&s->nd, len, "Fl")
-				    ? D_FLATE
-				    : D_OTHER_FILTER;
+		                ? D_FLATE
+		                : D_OTHER_FILTER;
 		if (o == t)
 			o->awaiting = false;
 		return;
@@ -1467,9 +1499,9 @@ lx_name(struct pdfscan *s)
 	if (t == NULL || !t->dict)
 		return;
 	t->awaiting = true;
-	t->key = nd_is(&s->nd, len, "Filter") ? KEY_FILTER
-		 : nd_is(&s->nd, len, "Predictor") ? KEY_PREDICTOR
-						    : KEY_OTHER;
+	t->key = nd_is(&s->nd, len, "Filter")      ? KEY_FILTER
+	         : nd_is(&s->nd, len, "Predictor") ? KEY_PREDICTOR
+	                                           : KEY_OTHER;
 	if (nd_is(&s->nd, len, "N"))
 		t->facts |= D_N;
 	else if (nd_is(&s->nd, len, "First"))
@@ -1508,7 +1540,7 @@ lx_pop(struct pdfscan *s, bool dict)
 		if (p->dict)
 			p->awaiting = false;
 		else if (s->depth > 1 && s->lv[s->depth - 2].awaiting &&
-			 s->lv[s->depth - 2].key == KEY_FILTER)
+		         s->lv[s->depth - 2].key == KEY_FILTER)
 			s->lv[s->depth - 2].facts |= D_FILTER_UNKNOWN;
 	}
 	if (dict) {
@@ -1543,31 +1575,30 @@ lx_word(struct pdfscan *s)
 	lx_value(s, s->word);
 }
 
-/* One byte through the structure lexer; at is its index in the current piece. */
+/* Comments, literal strings and hex strings: only their end matters. */
 static void
-lx_byte(struct pdfscan *s, unsigned char c, size_t at)
+lx_literal(struct pdfscan *s, unsigned char c)
 {
-	switch (s->st) {
-	case LX_COMMENT:
-		if (c == '\r' || c == '\n')
-			s->st = LX_TOKEN;
-		return;
-	case LX_STRING:
-		if (c == '\\')
-			s->st = LX_STRING_ESC;
-		else if (c == '(')
-			s->strdepth++;
-		else if (c == ')' && --s->strdepth == 0)
-			s->st = LX_TOKEN;
-		return;
-	case LX_STRING_ESC:
+	if (s->st == LX_COMMENT && (c == '\r' || c == '\n'))
+		s->st = LX_TOKEN;
+	else if (s->st == LX_STRING_ESC)
 		s->st = LX_STRING;
-		return;
-	case LX_HEXSTR:
-		if (c == '>')
-			s->st = LX_TOKEN;
-		return;
-	case LX_STREAM_EOL:
+	else if (s->st == LX_STRING && c == '\\')
+		s->st = LX_STRING_ESC;
+	else if (s->st == LX_STRING && c == '(')
+		s->strdepth++;
+	else if (s->st == LX_STRING && c == ')' && --s->strdepth == 0)
+		s->st = LX_TOKEN;
+	else if (s->st == LX_HEXSTR && c == '>')
+		s->st = LX_TOKEN;
+}
+
+/* After the "stream" keyword: its end of line (as poppler's skipToNextLine), then the data up to
+ * "endstream". */
+static void
+lx_stream(struct pdfscan *s, unsigned char c, size_t at)
+{
+	if (s->st == LX_STREAM_EOL) {
 		if (c == '\n') {
 			s->st = LX_STREAM_DATA;
 			stream_begins(s, at + 1, s->stream_known, s->stream_facts);
@@ -1575,62 +1606,67 @@ lx_byte(struct pdfscan *s, unsigned char c, size_t at)
 			s->st = LX_STREAM_CR;
 		}
 		return;
-	case LX_STREAM_CR:
+	}
+	if (s->st == LX_STREAM_CR) {
 		s->st = LX_STREAM_DATA;
 		stream_begins(s, c == '\n' ? at + 1 : at, s->stream_known, s->stream_facts);
 		if (c == '\n')
 			return;
-		break;
-	case LX_LT:
+	}
+	if (kmp_step(&s->endstream, c)) {
 		s->st = LX_TOKEN;
+		s->after_dict = false;
+	}
+}
+
+/* Inside a token that needs more bytes ("<", ">", a name, a word): true when c was part of it,
+ * false when c ends it and must be read as the start of the next token. */
+static bool
+lx_token_more(struct pdfscan *s, unsigned char c, size_t at)
+{
+	enum lx st = s->st;
+
+	s->st = LX_TOKEN;
+	if (st == LX_LT) {
 		if (c == '<') {
 			lx_push(s, true);
-			return;
+		} else {
+			lx_value(s, NULL); /* a hex string */
+			s->st = c == '>' ? LX_TOKEN : LX_HEXSTR;
 		}
-		lx_value(s, NULL);
-		s->st = c == '>' ? LX_TOKEN : LX_HEXSTR;
-		return;
-	case LX_GT:
-		s->st = LX_TOKEN;
-		if (c == '>') {
-			lx_pop(s, true);
-			return;
-		}
-		break; /* a stray '>': read c as a token */
-	case LX_NAME:
-		if (nd_takes(&s->nd, c)) {
-			nd_add(&s->nd, c);
-			return;
-		}
+		return true;
+	}
+	if (st == LX_GT && c == '>')
+		lx_pop(s, true);
+	if (st == LX_GT)
+		return c == '>'; /* else a stray '>' */
+	if (st == LX_NAME && nd_takes(&s->nd, c)) {
+		nd_add(&s->nd, c);
+		s->st = LX_NAME;
+		return true;
+	}
+	if (st == LX_NAME) {
 		lx_name(s);
-		s->st = LX_TOKEN;
-		break;
-	case LX_WORD:
-		if (!pdf_special(c)) {
-			if (s->wlen < sizeof s->word)
-				s->word[s->wlen] = (char)c;
-			s->wlen++;
-			return;
-		}
-		s->st = LX_TOKEN;
-		lx_word(s);
-		if (s->st == LX_STREAM_EOL) {
-			lx_byte(s, c, at);
-			return;
-		}
-		break;
-	case LX_TOKEN:
-		break;
-	case LX_STREAM_DATA:
-		break;
+		return false;
 	}
-	if (s->st == LX_STREAM_DATA) {
-		if (kmp_step(&s->endstream, c)) {
-			s->st = LX_TOKEN;
-			s->after_dict = false;
-		}
-		return;
+	if (!pdf_special(c)) {
+		if (s->wlen < sizeof s->word)
+			s->word[s->wlen] = (char)c;
+		s->wlen++;
+		s->st = LX_WORD;
+		return true;
 	}
+	lx_word(s);
+	if (s->st != LX_STREAM_EOL)
+		return false;
+	lx_stream(s, c, at); /* c is the first byte of the stream keyword's line end */
+	return true;
+}
+
+/* The first byte of a token. */
+static void
+lx_token(struct pdfscan *s, unsigned char c)
+{
 	if (pdf_ws(c))
 		return;
 	switch (c) {
@@ -1671,6 +1707,35 @@ lx_byte(struct pdfscan *s, unsigned char c, size_t at)
 	}
 }
 
+/* One byte through the structure lexer; at is its index in the current piece. */
+static void
+lx_byte(struct pdfscan *s, unsigned char c, size_t at)
+{
+	switch (s->st) {
+	case LX_COMMENT:
+	case LX_STRING:
+	case LX_STRING_ESC:
+	case LX_HEXSTR:
+		lx_literal(s, c);
+		return;
+	case LX_STREAM_EOL:
+	case LX_STREAM_CR:
+	case LX_STREAM_DATA:
+		lx_stream(s, c, at);
+		return;
+	case LX_LT:
+	case LX_GT:
+	case LX_NAME:
+	case LX_WORD:
+		if (lx_token_more(s, c, at))
+			return;
+		break;
+	case LX_TOKEN:
+		break;
+	}
+	lx_token(s, c);
+}
+
 /* Whether the lexer is reading tokens (so it sees a "stream" keyword itself). */
 static bool
 lx_reading_tokens(const struct pdfscan *s)
@@ -1688,6 +1753,10 @@ ks_byte(struct pdfscan *s, unsigned char c, size_t at, bool tokens)
 {
 	static const char kw[] = "stream";
 
+	if (s->ks == 0 && s->ks_eol == 0 && c != 's') {
+		s->prev = c;
+		return;
+	}
 	if (s->ks_eol == 2) {
 		s->ks_eol = 0;
 		inflater_start(s, c == '\n' ? at + 1 : at, true);
@@ -1709,29 +1778,75 @@ ks_byte(struct pdfscan *s, unsigned char c, size_t at, bool tokens)
 	s->prev = c;
 }
 
+/* With every matcher at its start, in these lexer states only the listed bytes change anything:
+ * what ends the state, and the first bytes of "stream" and "%%EOF" (and "endstream" in stream
+ * data). The others are skipped without running the machines, which is most of a PDF. */
+static const unsigned char stop_stream[256] = {['e'] = 1, ['s'] = 1, ['%'] = 1};
+static const unsigned char stop_string[256] = {
+    ['\\'] = 1, ['('] = 1, [')'] = 1, ['s'] = 1, ['%'] = 1};
+static const unsigned char stop_comment[256] = {['\r'] = 1, ['\n'] = 1, ['s'] = 1, ['%'] = 1};
+static const unsigned char stop_hexstr[256] = {['>'] = 1, ['s'] = 1, ['%'] = 1};
+
+static size_t
+skip_quiet(struct pdfscan *s, const unsigned char *p, size_t i, size_t n)
+{
+	const unsigned char *stop;
+	size_t j = i;
+
+	if (s->endstream.state || s->ks || s->ks_eol || s->eof.state)
+		return i;
+	switch (s->st) {
+	case LX_STREAM_DATA:
+		stop = stop_stream;
+		break;
+	case LX_STRING:
+		stop = stop_string;
+		break;
+	case LX_COMMENT:
+		stop = stop_comment;
+		break;
+	case LX_HEXSTR:
+		stop = stop_hexstr;
+		break;
+	case LX_TOKEN:
+		stop = pdf_class; /* white space between tokens: class 1 is skipped below */
+		while (j < n && stop[p[j]] == 1)
+			j++;
+		goto skipped;
+	default:
+		return i;
+	}
+	while (j < n && !stop[p[j]])
+		j++;
+skipped:
+	if (j > i)
+		s->prev = p[j - 1];
+	return j;
+}
+
 static void
 pdf_piece(struct pdfscan *s, const unsigned char *p, size_t n)
 {
 	size_t i;
 	bool tokens;
 
+	s->piece = p;
 	raw_feed(&s->raw, p, n);
 	s->flags |= s->raw.flags;
 	for (i = 0; i < n; i++) {
+		if ((i = skip_quiet(s, p, i, n)) == n)
+			break;
 		tokens = lx_reading_tokens(s);
 		lx_byte(s, p[i], i);
 		ks_byte(s, p[i], i, tokens);
-		if (kmp_step(&s->eof, p[i])) {
+		if ((s->eof.state || p[i] == '%') && kmp_step(&s->eof, p[i])) {
 			s->eof_seen = true;
 			s->eof_end = s->base + i + 1;
 		}
 	}
-	for (i = 0; i < MAX_INFLATERS; i++) {
-		struct inflater *f = &s->inf[i];
-		if (f->active && f->from < n)
-			inflater_feed(s, f, p + f->from, n - f->from);
-		f->from = 0;
-	}
+	inflaters_catch_up(s, n);
+	for (i = 0; i < MAX_INFLATERS; i++)
+		s->inf[i].from = 0;
 }
 
 static const char *
@@ -1858,10 +1973,10 @@ pdf_poppler(int fd, const char **msg)
 	doc = poppler_document_new_from_fd(dfd, NULL, &err); /* owns dfd from here */
 	if (doc == NULL) {
 		rc = err && err->domain == POPPLER_ERROR && err->code == POPPLER_ERROR_ENCRYPTED
-			     ? FV_EMEDIATYPE
-			     : FV_EINVAL;
+		         ? FV_EMEDIATYPE
+		         : FV_EINVAL;
 		*msg = rc == FV_EMEDIATYPE ? "the PDF is protected by a password"
-					   : "the PDF is damaged or truncated";
+		                           : "the PDF is damaged or truncated";
 	} else if (poppler_document_get_n_pages(doc) < 1) {
 		rc = FV_EINVAL;
 		*msg = "the PDF is damaged or truncated (it has no pages)";
@@ -1895,12 +2010,12 @@ pdf_check(int fd, uint64_t size, unsigned char *buf, const char **msg)
 		return FV_EINTERNAL;
 	}
 	if (n < 5 || memcmp(buf, "%PDF-", 5) != 0) {
-		/* Readers accept a header anywhere in the first KiB; what comes before it is another
-		 * file's start. */
+		/* Readers accept a header anywhere in the first KiB; what comes before it is
+		 * another file's start. */
 		*msg = memmem(buf, (size_t)n, "%PDF-", 5)
-			       ? "the file is not only a PDF document: something else comes before "
-				 "its PDF header (a polyglot)"
-			       : "the PDF is damaged or truncated";
+		           ? "the file is not only a PDF document: something else comes before "
+		             "its PDF header (a polyglot)"
+		           : "the PDF is damaged or truncated";
 		return memmem(buf, (size_t)n, "%PDF-", 5) ? FV_EMEDIATYPE : FV_EINVAL;
 	}
 	if ((rc = pdf_scan(fd, size, buf, &eof_end, msg)) != FV_OK)
@@ -1931,12 +2046,13 @@ image_check(int fd, uint64_t size, enum kind k, unsigned char *buf, const char *
 	uint64_t end = size;
 	enum verdict v;
 
-	v = k == K_PNG ? png_check(fd, buf, &end)
+	v = k == K_PNG    ? png_check(fd, buf, &end)
 	    : k == K_JPEG ? jpeg_check(fd, buf, &end)
-			  : tiff_check(fd, size);
+	                  : tiff_check(fd, size);
 	switch (v) {
 	case V_OK:
-		/* TIFF has no end marker: its data may lie anywhere, so only the ZIP check applies. */
+		/* TIFF has no end marker: its data may lie anywhere, so only the ZIP check applies.
+		 */
 		return k == K_TIFF ? FV_OK : check_trailing(fd, size, end, k, msg);
 	case V_TOO_LARGE:
 		*msg = MSG_TOO_LARGE;
@@ -1952,7 +2068,7 @@ image_check(int fd, uint64_t size, enum kind k, unsigned char *buf, const char *
 	}
 	*msg = k == K_PNG    ? "the PNG image is damaged and cannot be decoded"
 	       : k == K_JPEG ? "the JPEG image is damaged or truncated and cannot be decoded"
-			     : "the TIFF image is damaged and cannot be decoded";
+	                     : "the TIFF image is damaged and cannot be decoded";
 	return FV_EINVAL;
 }
 
@@ -1994,7 +2110,7 @@ filetype_init(char *err, size_t errlen)
 	}
 	if (magic_load(cookie, NULL) != 0) {
 		snprintf(err, errlen, "libmagic: cannot load the magic database: %s",
-			 magic_error(cookie) ? magic_error(cookie) : "unknown error");
+		         magic_error(cookie) ? magic_error(cookie) : "unknown error");
 		magic_close(cookie);
 		cookie = NULL;
 		return -1;
@@ -2003,9 +2119,9 @@ filetype_init(char *err, size_t errlen)
 	/* Decoders report through these; the responder's stderr is its log. */
 	TIFFSetErrorHandler(tiff_silent);
 	TIFFSetWarningHandler(tiff_silent);
-	g_log_set_handler("Poppler",
-			  (GLogLevelFlags)(G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION),
-			  silent_log, NULL);
+	g_log_set_handler(
+	    "Poppler", (GLogLevelFlags)(G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION),
+	    silent_log, NULL);
 	return 0;
 }
 
