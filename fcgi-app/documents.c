@@ -58,6 +58,7 @@ static const struct db_stmt stmts[] = {
      " storage_key_id, uploaded_by, uploaded_by_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
      " RETURNING id",
      9},
+    {"doc_set_key", "UPDATE documents SET storage_key_id = $2 WHERE id = $1", 2},
     {"doc_get",
      "SELECT " DOC_JSON ", d.sha256, d.content_type, d.filename, d.size, d.patient_id" DOC_LIVE
      " AND d.id = $1",
@@ -220,6 +221,8 @@ on_part_begin(void *arg, const struct mp_part *part)
 			return refuse(u, FV_EFORBIDDEN, auth_csrf_message());
 		u->field = F_FILE;
 	} else if (strcmp(part->name, "document_type") == 0) {
+		if (u->document_type != NULL)
+			return refuse(u, FV_EINVAL, "document_type is given twice");
 		u->field = F_TYPE;
 	} else if (strcmp(part->name, "csrf_token") == 0) {
 		u->field = F_CSRF;
@@ -252,6 +255,8 @@ on_part_data(void *arg, const char *p, size_t n)
 	struct upload *u = arg;
 
 	if (u->field != F_FILE) {
+		if (memchr(p, '\0', n) != NULL)
+			return refuse(u, FV_EINVAL, "form fields must not contain NUL characters");
 		if (u->value_len + n > FIELD_MAX)
 			return refuse(u, FV_EINVAL, "a form field is too long");
 		memcpy(u->value + u->value_len, p, n);
@@ -296,8 +301,9 @@ receive(struct req *r, struct upload *u)
 	int rc = MP_OK;
 
 	if (mp_boundary(ct ? ct : "", boundary, sizeof(boundary), &msg) != 0)
-		return req_fail(r, ct && strncasecmp(ct, "multipart/", 10) == 0 ? FV_EINVAL
-										 : FV_EMEDIATYPE,
+		return req_fail(r, ct && strncasecmp(ct, "multipart/form-data", 19) == 0
+				       ? FV_EINVAL
+				       : FV_EMEDIATYPE,
 				msg);
 	if (v_int(cl ? cl : "0", 0, 0x7fffffffffffffffLL, (long long *)&left) != NULL)
 		return req_fail(r, FV_EINVAL, "Content-Length is malformed");
@@ -383,8 +389,6 @@ documents_upload(struct req *r)
 	}
 	crypto_hash_sha256_final(&u.sha, digest);
 	sodium_bin2hex(sha, sizeof(sha), digest, sizeof(digest));
-	if ((e = storage_put(storage, sha, spool, key_id, &existed)) != FV_OK)
-		goto out;
 	snprintf(size, sizeof(size), "%llu", u.size);
 	params[0] = pid;
 	params[1] = u.document_type;
@@ -392,13 +396,24 @@ documents_upload(struct req *r)
 	params[3] = mime;
 	params[4] = size;
 	params[5] = sha;
-	params[6] = key_id;
+	params[6] = storage_current_key(storage);
 	params[7] = r->user;
 	params[8] = r->user_id;
 	if ((e = db_exec("doc_insert", 9, params, &res)) != FV_OK)
 		goto out;
 	doc_id = arena_strdup(r->arena, PQgetvalue(res, 0, 0));
 	PQclear(res);
+	/* The row goes in first (uncommitted): a database that refuses it stops the upload before
+	 * anything is stored. An object that already existed keeps the key it was sealed with. */
+	if ((e = storage_put(storage, sha, spool, key_id, &existed)) != FV_OK)
+		goto out;
+	if (strcmp(key_id, params[6]) != 0) {
+		const char *kp[2] = {doc_id, key_id};
+
+		if ((e = db_exec("doc_set_key", 2, kp, &res)) != FV_OK)
+			goto out;
+		PQclear(res);
+	}
 	/* Committed before the job is queued: a worker must find the row. */
 	if ((e = auth_audit(r, "document.upload", "document", doc_id, "success")) != FV_OK ||
 	    (e = db_commit()) != FV_OK)
@@ -623,9 +638,18 @@ documents_content(struct req *r)
 		return FV_OK; /* the body is cut off; the web server tells the client */
 	}
 	if (e != FV_OK) {
+		/* A missing object is data lost on the server, not an unknown document. */
+		if (e == FV_ENOTFOUND) {
+			e = FV_EINTERNAL;
+			msg = "the stored document is missing; the administrator has been told";
+		}
 		log_msg("%s download of document %s refused: %s", r->request_id, id,
 			msg ? msg : fv_err_message(e));
-		r->err_public = true;
+		if (db_begin() == FV_OK) {
+			auth_audit(r, "document.download", "document", id, "failure");
+			db_commit();
+		}
+		r->err_public = msg != NULL;
 		return req_fail(r, e, msg);
 	}
 	return FV_OK;
@@ -644,7 +668,15 @@ change(struct req *r, const char *stmt, const char *action, int status)
 	if ((e = id_or_404(r, id, "document")) != FV_OK || (e = load_document(r, id, &res)) != FV_OK)
 		return e;
 	pid = arena_strdup(r->arena, PQgetvalue(res, 0, 5));
+	if (!r->page) {
+		struct json_object *doc = json_tokener_parse(PQgetvalue(res, 0, 0));
+
+		e = resp_if_match(r, req_param(r, "HTTP_IF_MATCH"), resp_etag_of(r, doc), "document");
+		json_object_put(doc);
+	}
 	PQclear(res);
+	if (e != FV_OK)
+		return e;
 	params[0] = id;
 	if ((e = db_exec(stmt, 1, params, &res)) != FV_OK)
 		return e;

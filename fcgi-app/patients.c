@@ -448,16 +448,6 @@ patients_edit_form(struct req *r)
 		      etag, NULL));
 }
 
-/* FV_EPRECOND when the client's If-Match (or the form's etag) names another version. */
-static enum fv_err
-check_if_match(struct req *r, const char *if_match, const char *etag)
-{
-	if (if_match == NULL || strcmp(if_match, "*") == 0 || strstr(if_match, etag) != NULL)
-		return FV_OK;
-	return req_fail(r, FV_EPRECOND,
-			"the patient was changed since you read it; reload it and try again");
-}
-
 enum fv_err
 patients_update(struct req *r)
 {
@@ -474,7 +464,7 @@ patients_update(struct req *r)
 	etag = resp_etag_of(r, l.view);
 	if ((e = read_input(r, &in, &if_match)) != FV_OK)
 		goto out;
-	if ((e = check_if_match(r, if_match, etag)) != FV_OK)
+	if ((e = resp_if_match(r, if_match, etag, "patient")) != FV_OK)
 		goto out;
 	if ((e = apply_input(r, in, false, id, &l.cur)) != FV_OK)
 		goto out;
@@ -491,7 +481,7 @@ patients_update(struct req *r)
 	if (e != FV_OK)
 		goto out;
 	if (PQntuples(res) == 0)
-		e = check_if_match(r, "", etag); /* changed between our read and our write */
+		e = resp_if_match(r, "", etag, "patient"); /* changed between our read and our write */
 	PQclear(res);
 	if (e != FV_OK || (e = auth_audit(r, "patient.update", "patient", id, "success")) != FV_OK)
 		goto out;
@@ -532,7 +522,7 @@ patients_archive(struct req *r)
 		return e;
 	etag = resp_etag_of(r, l.view);
 	json_object_put(l.view);
-	if (!r->page && (e = check_if_match(r, req_param(r, "HTTP_IF_MATCH"), etag)) != FV_OK)
+	if (!r->page && (e = resp_if_match(r, req_param(r, "HTTP_IF_MATCH"), etag, "patient")) != FV_OK)
 		return e;
 	params[0] = id;
 	params[1] = l.version;
@@ -543,7 +533,7 @@ patients_archive(struct req *r)
 		return e;
 	}
 	if (PQntuples(res) == 0)
-		e = check_if_match(r, "", etag);
+		e = resp_if_match(r, "", etag, "patient");
 	PQclear(res);
 	if (e != FV_OK || (e = auth_audit(r, "patient.archive", "patient", id, "success")) != FV_OK)
 		return e;

@@ -126,6 +126,17 @@ etag_listed(const char *list, const char *etag)
 }
 
 enum fv_err
+resp_if_match(struct req *r, const char *if_match, const char *etag, const char *what)
+{
+	if (if_match == NULL || strcmp(if_match, "*") == 0 || strstr(if_match, etag) != NULL)
+		return FV_OK;
+	return req_fail(r, FV_EPRECOND,
+			arena_printf(r->arena,
+				     "the %s was changed since you read it; reload it and try again",
+				     what));
+}
+
+enum fv_err
 resp_json_etag(struct req *r, struct json_object *obj)
 {
 	const char *inm = req_param(r, "HTTP_IF_NONE_MATCH");

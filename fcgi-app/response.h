@@ -17,6 +17,9 @@ enum fv_err resp_json(struct req *r, int status, struct json_object *obj);
 enum fv_err resp_json_etag(struct req *r, struct json_object *obj);
 /* The ETag ("\"<hex>\"") resp_json_etag() would send for obj. Arena-allocated. */
 const char *resp_etag_of(struct req *r, struct json_object *obj);
+/* FV_OK when if_match (the client's If-Match, or a form's etag; NULL = none) is absent, "*" or
+ * names etag; else FV_EPRECOND with "the <what> was changed since you read it ...". */
+enum fv_err resp_if_match(struct req *r, const char *if_match, const char *etag, const char *what);
 /* An HTML page rendered from template with view (consumed). Adds "request_id" to the view. */
 enum fv_err resp_page(struct req *r, int status, const char *tpl, struct json_object *view);
 /* 303 See Other (or other 3xx) to a local path. */

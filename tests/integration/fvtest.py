@@ -1204,3 +1204,146 @@ def same_form(a, b):
     def sig(f):
         return (f["action_path"], tuple((c["name"], c["value"]) for c in f["controls"] if c["name"] != CSRF_FIELD))
     return sig(a) == sig(b)
+
+
+# ------------------------------------------------------------------------------- uploads (documents)
+
+class Part:
+    """One part of a multipart/form-data body. filename None: a plain field. filename may be str
+    (encoded as UTF-8 in a quoted string) or bytes (written raw: non-UTF-8 or NUL bytes). disposition
+    (bytes) replaces the whole Content-Disposition value; headers (bytes) are extra raw header lines."""
+
+    def __init__(self, name, data=b"", filename=None, content_type=None, disposition=None, headers=b""):
+        self.name = name
+        self.data = data.encode("utf-8") if isinstance(data, str) else data
+        self.filename = filename
+        self.content_type = content_type
+        self.disposition = disposition
+        self.headers = headers
+
+    def encode(self):
+        if self.disposition is not None:
+            disp = self.disposition
+        else:
+            disp = b'form-data; name="' + self.name.encode("utf-8") + b'"'
+            if self.filename is not None:
+                fn = self.filename.encode("utf-8") if isinstance(self.filename, str) else self.filename
+                disp += b'; filename="' + fn.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+        out = b"Content-Disposition: " + disp + b"\r\n"
+        if self.content_type:
+            out += b"Content-Type: " + self.content_type.encode("ascii") + b"\r\n"
+        return out + self.headers + b"\r\n" + self.data
+
+
+def file_part(data, filename="report.pdf", content_type="application/octet-stream", name="file"):
+    return Part(name, data, filename=filename, content_type=content_type)
+
+
+def multipart_body(parts, boundary=None, close=True):
+    """(body, content_type) for parts (Part objects or (name, value) pairs). close=False leaves the
+    closing delimiter out (a body cut off before its end)."""
+    boundary = boundary or "----fvtest" + secrets.token_hex(12)
+    b = boundary.encode("ascii")
+    out = bytearray()
+    for p in parts:
+        if not isinstance(p, Part):
+            p = Part(p[0], p[1])
+        out += b"--" + b + b"\r\n" + p.encode() + b"\r\n"
+    if close:
+        out += b"--" + b + b"--\r\n"
+    return bytes(out), "multipart/form-data; boundary=" + boundary
+
+
+def upload_parts(data, filename="report.pdf", document_type="lab_report", content_type="application/octet-stream"):
+    """The parts of an ordinary upload: document_type, then the file."""
+    return [("document_type", document_type), file_part(data, filename, content_type)]
+
+
+class RawResponse:
+    """What came back on a raw socket: status None when the server closed without answering."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.status = None
+        self.headers = {}
+        self.body = b""
+        head, sep, body = raw.partition(b"\r\n\r\n")
+        if not sep:
+            return
+        lines = head.decode("iso-8859-1").split("\r\n")
+        m = re.match(r"^HTTP/1\.[01] (\d{3})", lines[0])
+        if not m:
+            return
+        self.status = int(m.group(1))
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        self.body = body
+
+    def header(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def __repr__(self):
+        return "<raw %s %r>" % (self.status, self.raw[:400])
+
+
+def _raw_complete(data):
+    """True when data holds a whole response with a Content-Length (or a bodiless status)."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+    if m:
+        return len(body) >= int(m.group(1))
+    return re.match(rb"^HTTP/1\.[01] (1\d\d|204|304) ", head) is not None
+
+
+def raw_request(client, method, path, body=b"", headers=None, content_length=None, shutdown_write=False,
+                timeout=TIMEOUT, api_csrf=True):
+    """Sends one request on a plain socket with client's credentials (bearer on /api/v1/, else its
+    cookies; the session's CSRF token as X-CSRF-Token on a cookie-authenticated API call when
+    api_csrf), announcing content_length (default len(body)) whatever is sent; shutdown_write closes
+    the sending side after the body. Reads until the server closes or timeout; never raises on a
+    cut-off or missing answer (RawResponse.status is then None). http only."""
+    import socket
+    hdrs = dict(client.default_headers)
+    api = is_api_path(path)
+    cookie = client._cookie_header(path)
+    if cookie:
+        hdrs["Cookie"] = cookie
+    if api and client.bearer:
+        hdrs["Authorization"] = "Bearer " + client.bearer
+    elif api and api_csrf and client.csrf and cookie:
+        hdrs[CSRF_HEADER] = client.csrf
+    hdrs.update(headers or {})
+    hdrs["Host"] = "%s:%s" % (client.host, client.port or 80)
+    hdrs["Connection"] = "close"
+    hdrs["Content-Length"] = str(len(body) if content_length is None else content_length)
+    head = "%s %s HTTP/1.1\r\n" % (method, client.prefix + path)
+    head += "".join("%s: %s\r\n" % kv for kv in hdrs.items() if kv[1] is not None) + "\r\n"
+    s = socket.create_connection((client.host, client.port or 80), timeout=timeout)
+    chunks = []
+    try:
+        try:
+            s.sendall(head.encode("latin-1") + body)
+            if shutdown_write:
+                s.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                d = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not d:
+                break
+            chunks.append(d)
+            if _raw_complete(b"".join(chunks)):
+                break  # a whole answer: do not wait for the server's (lingering) close
+    finally:
+        s.close()
+    return RawResponse(b"".join(chunks))
