@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "crypt.h"
+#include "fileio.h"
 #include "log.h"
 
 #define MAGIC "FVDS"
@@ -63,24 +64,6 @@ now_mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
-}
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Reads the whole key file into sodium_malloc'ed memory (*text, NUL-terminated; the caller
@@ -377,7 +360,7 @@ keyring_file_create(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	new_key_line(line, sizeof(line), id);
-	if (write_all(fd, line, strlen(line)) != 0 || fsync(fd) != 0) {
+	if (fd_write_all(fd, line, strlen(line)) != 0 || fsync(fd) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
@@ -443,9 +426,9 @@ keyring_file_add(const char *path, char *err, size_t errlen)
 	if (fchmod(fd, st.st_mode & 0660) != 0)
 		goto io_err;
 	len = strlen(text);
-	if (write_all(fd, text, len) != 0 ||
-	    (len > 0 && text[len - 1] != '\n' && write_all(fd, "\n", 1) != 0) ||
-	    write_all(fd, line, strlen(line)) != 0 || fsync(fd) != 0)
+	if (fd_write_all(fd, text, len) != 0 ||
+	    (len > 0 && text[len - 1] != '\n' && fd_write_all(fd, "\n", 1) != 0) ||
+	    fd_write_all(fd, line, strlen(line)) != 0 || fsync(fd) != 0)
 		goto io_err;
 	if (close(fd) != 0) {
 		fd = -1;

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "fileio.h"
 #include "cursor.h"
 #include "db.h"
 #include "documents.h"
@@ -234,22 +235,6 @@ on_part_begin(void *arg, const struct mp_part *part)
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 on_part_data(void *arg, const char *p, size_t n)
 {
 	struct upload *u = arg;
@@ -268,7 +253,7 @@ on_part_data(void *arg, const char *p, size_t n)
 		return refuse(u, FV_ETOOBIG,
 			      arena_printf(u->r->arena, "the file is larger than %llu MiB",
 					   u->limit >> 20));
-	if (write_all(u->fd, p, n) != 0) {
+	if (fd_write_all(u->fd, p, n) != 0) {
 		log_msg("%s upload: spool write failed: %s", u->r->request_id, strerror(errno));
 		return refuse(u, FV_EUNAVAIL, "the upload could not be stored; try again");
 	}

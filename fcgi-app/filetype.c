@@ -27,6 +27,7 @@
 #include <zlib.h>
 
 #include "filetype.h"
+#include "fileio.h"
 
 #define CHUNK (64 * 1024)
 /* libmagic reads at most this much: the types we care about are decided by their first bytes,
@@ -229,27 +230,6 @@ msg_both(enum kind k, const char *other)
 /* ------------------------------------------------------------------------------------------ */
 /* Reading */
 
-/* pread of up to n bytes at off, retrying interrupted and short reads: the count read (less than
- * n only at the end of the file), or -1. */
-static ssize_t
-read_at(int fd, void *buf, size_t n, uint64_t off)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
 /* A forward reader over the file with one CHUNK of buffer. */
 struct fdbuf {
 	int fd;
@@ -262,7 +242,7 @@ struct fdbuf {
 static bool
 fdbuf_fill(struct fdbuf *b)
 {
-	ssize_t r = read_at(b->fd, b->buf, CHUNK, b->off);
+	ssize_t r = fd_pread_full(b->fd, b->buf, CHUNK, b->off);
 
 	if (r < 0)
 		b->ioerr = true;
@@ -305,7 +285,7 @@ has_zip_end(int fd, uint64_t size)
 		return 0;
 	if ((b = malloc(want)) == NULL)
 		return -1;
-	got = read_at(fd, b, want, size - want);
+	got = fd_pread_full(fd, b, want, size - want);
 	if (got != (ssize_t)want) {
 		free(b);
 		return -1;
@@ -390,7 +370,7 @@ check_trailing(int fd, uint64_t size, uint64_t end, enum kind k, const char **ms
 
 	if (end >= size)
 		return FV_OK;
-	n = read_at(fd, b, size - end < sizeof b ? (size_t)(size - end) : sizeof b, end);
+	n = fd_pread_full(fd, b, size - end < sizeof b ? (size_t)(size - end) : sizeof b, end);
 	if (n < 0) {
 		*msg = MSG_IO;
 		return FV_EINTERNAL;
@@ -467,7 +447,7 @@ text_check(int fd, uint64_t size, unsigned char *buf, const char **msg)
 	ssize_t n, i;
 
 	for (off = 0; off < size; off += (uint64_t)n) {
-		if ((n = read_at(fd, buf, CHUNK, off)) <= 0) {
+		if ((n = fd_pread_full(fd, buf, CHUNK, off)) <= 0) {
 			*msg = MSG_IO;
 			return FV_EINTERNAL;
 		}
@@ -795,7 +775,7 @@ tiff_read(thandle_t h, void *buf, tmsize_t n)
 
 	if (n <= 0)
 		return 0;
-	if ((r = read_at(s->fd, buf, (size_t)n, s->pos)) < 0) {
+	if ((r = fd_pread_full(s->fd, buf, (size_t)n, s->pos)) < 0) {
 		s->ioerr = true;
 		return -1;
 	}
@@ -1878,7 +1858,7 @@ pdf_scan(int fd, uint64_t size, unsigned char *buf, uint64_t *eof_end, const cha
 	kmp_init(&s->endstream, "endstream");
 	kmp_init(&s->eof, "%%EOF");
 	for (s->base = 0; s->base < size && s->flags == 0; s->base += (uint64_t)n) {
-		if ((n = read_at(fd, buf, CHUNK, s->base)) <= 0) {
+		if ((n = fd_pread_full(fd, buf, CHUNK, s->base)) <= 0) {
 			rc = FV_EINTERNAL;
 			*msg = MSG_IO;
 			break;
@@ -2002,7 +1982,7 @@ static enum fv_err
 pdf_check(int fd, uint64_t size, unsigned char *buf, const char **msg)
 {
 	uint64_t eof_end = 0;
-	ssize_t n = read_at(fd, buf, 1024, 0);
+	ssize_t n = fd_pread_full(fd, buf, 1024, 0);
 	enum fv_err rc;
 
 	if (n < 0) {

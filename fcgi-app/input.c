@@ -37,8 +37,8 @@ is_alnum(unsigned char c)
 	return is_alpha(c) || is_digit(c);
 }
 
-static int
-hex_val(unsigned char c)
+int
+hex_digit(unsigned char c)
 {
 	if (is_digit(c))
 		return c - '0';
@@ -229,8 +229,8 @@ form_decode(struct arena *a, const char *src, size_t n, const char **errmsg)
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			if (n - i < 3 || (hi = hex_val((unsigned char)src[i + 1])) < 0 ||
-			    (lo = hex_val((unsigned char)src[i + 2])) < 0) {
+			if (n - i < 3 || (hi = hex_digit((unsigned char)src[i + 1])) < 0 ||
+			    (lo = hex_digit((unsigned char)src[i + 2])) < 0) {
 				*errmsg = "malformed percent-encoding";
 				return NULL;
 			}
@@ -449,7 +449,7 @@ js_hex4(struct jscan *j, unsigned *cp)
 		return false;
 	*cp = 0;
 	for (i = 0; i < 4; i++) {
-		v = hex_val(j->p[i]);
+		v = hex_digit(j->p[i]);
 		if (v < 0)
 			return false;
 		*cp = *cp * 16 + (unsigned)v;
@@ -869,7 +869,7 @@ v_uuid(const char *s, char out[37])
 	if (s == NULL)
 		return MSG_REQUIRED;
 	for (i = 0; i < 36; i++)
-		if (shape[i] == 'x' ? hex_val((unsigned char)s[i]) < 0 : s[i] != '-')
+		if (shape[i] == 'x' ? hex_digit((unsigned char)s[i]) < 0 : s[i] != '-')
 			return "must be a UUID";
 	if (s[36] != '\0')
 		return "must be a UUID";

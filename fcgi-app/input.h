@@ -47,6 +47,9 @@ const char *kv_unknown_key(const struct kvlist *l, const char *const *allowed);
  * surrogate escapes, integers outside int64 and numbers that overflow a double. */
 struct json_object *json_parse_object(const char *s, size_t len, const char **errmsg);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int hex_digit(unsigned char c);
+
 /* true when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
 bool utf8_valid(const char *s, size_t n);
 /* Number of code points of a valid UTF-8 string. */

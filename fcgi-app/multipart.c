@@ -71,18 +71,6 @@ is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-hex_val(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static unsigned char
 lower(unsigned char c)
 {
@@ -462,8 +450,8 @@ ext_value(struct mp *mp, size_t off, const char *what)
 			return fail(mp, "malformed %s* parameter (bad language tag)", what);
 	for (p = q2 + 1; *p != '\0'; p++) {
 		if (*p == '%') {
-			hi = hex_val((unsigned char)p[1]);
-			lo = hi < 0 ? -1 : hex_val((unsigned char)p[2]);
+			hi = hex_digit((unsigned char)p[1]);
+			lo = hi < 0 ? -1 : hex_digit((unsigned char)p[2]);
 			if (lo < 0)
 				return fail(mp, "malformed percent-encoding in the %s* parameter",
 				            what);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "fileio.h"
 #include "storage.h"
 
 #define TMP_PREFIX ".put-"
@@ -57,21 +58,6 @@ object_path(const struct file_be *f, const char *name, char path[PATH_MAX])
 
 	if (n < 0 || n >= PATH_MAX)
 		abort();
-}
-
-static int
-write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* fsync of a directory makes the entries created or renamed in it durable. */
@@ -156,7 +142,7 @@ file_put(void *be, const char *name, const struct storage_source *src, bool repl
 			log_msg("storage: file put %s: more bytes than announced", name);
 			goto out;
 		}
-		if (write_all(fd, f->buf, (size_t)n) != 0) {
+		if (fd_write_all(fd, f->buf, (size_t)n) != 0) {
 			e = io_error("write", tmp, errno);
 			goto out;
 		}

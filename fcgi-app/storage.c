@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "crypt.h"
+#include "fileio.h"
 #include "log.h"
 #include "storage.h"
 
@@ -107,39 +108,6 @@ storage_keyfile_add(const char *path, char *err, size_t errlen)
 	return keyring_file_add(path, err, errlen);
 }
 
-static ssize_t
-read_full(int fd, unsigned char *p, size_t n)
-{
-	size_t have = 0;
-
-	while (have < n) {
-		ssize_t r = read(fd, p + have, n - have);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		have += (size_t)r;
-	}
-	return (ssize_t)have;
-}
-
-static int
-write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* --- reading an object's header ----------------------------------------------------------------
  */
 
@@ -228,7 +196,7 @@ seal_next(struct seal_src *ss)
 	unsigned char digest[crypto_hash_sha256_BYTES], extra;
 	size_t want =
 	    ss->size - ss->done < CRYPT_CHUNK ? (size_t)(ss->size - ss->done) : CRYPT_CHUNK;
-	ssize_t got = read_full(ss->fd, ss->plain, want);
+	ssize_t got = fd_read_full(ss->fd, ss->plain, want);
 	bool final;
 
 	if (got < 0)
@@ -239,7 +207,7 @@ seal_next(struct seal_src *ss)
 	final = ss->done == ss->size;
 	crypto_hash_sha256_update(&ss->sha, ss->plain, want);
 	if (final) {
-		if (read_full(ss->fd, &extra, 1) != 0)
+		if (fd_read_full(ss->fd, &extra, 1) != 0)
 			return seal_fail(ss, "the file grew while being stored", 0);
 		crypto_hash_sha256_final(&ss->sha, digest);
 		/* Checked before the final chunk is sealed: an object under a wrong name is never
@@ -549,7 +517,7 @@ rekey_out(void *arg, const unsigned char *p, size_t n, bool final)
 	struct rekey_ctx *r = arg;
 	size_t len = crypt_seal_chunk(&r->seal, p, n, final, r->frame);
 
-	if (write_all(r->fd, r->frame, len) != 0) {
+	if (fd_write_all(r->fd, r->frame, len) != 0) {
 		r->errnum = errno;
 		return 1;
 	}
@@ -607,7 +575,7 @@ storage_rekey(struct storage *s, const char *sha256_hex, char key_id[STORAGE_KEY
 	unlink(tmp);
 	if (crypt_seal_begin(&r->seal, s->kr, name, header, new_id) != 0)
 		abort();
-	if (write_all(r->fd, header, sizeof(header)) != 0) {
+	if (fd_write_all(r->fd, header, sizeof(header)) != 0) {
 		r->errnum = errno;
 		goto out;
 	}
