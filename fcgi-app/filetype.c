@@ -28,6 +28,7 @@
 
 #include "filetype.h"
 #include "fileio.h"
+#include "input.h"
 
 #define CHUNK (64 * 1024)
 /* libmagic reads at most this much: the types we care about are decided by their first bytes,
@@ -1022,18 +1023,6 @@ pdf_special(unsigned char c)
 	return pdf_class[c] != 0;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A name being read, decoded as poppler's lexer does: "#" and a hex digit take the next
  * character too (a second hex digit, or anything, which then counts as 0); "#" before a non-hex
  * character is literal; the name ends at its first NUL byte, because poppler keeps names as C
@@ -1080,7 +1069,7 @@ nd_takes(const struct namedec *d, unsigned char c)
 static void
 nd_add(struct namedec *d, unsigned char c)
 {
-	int v = hexval(c);
+	int v = hex_digit(c);
 
 	if (d->hex == 2) {
 		nd_put(d, d->hi << 4 | (v < 0 ? 0 : v));
