@@ -39,14 +39,8 @@ static const char *const doc_types[] = {
     "microscopy_image", "medical_report",	"prescription",   "consultation_notes",
     "surgical_report",  "imaging_study",	"pathology_report", NULL};
 
-#define DOC_FIELDS                                                                                 \
-	"'id', d.id, 'patient_id', d.patient_id, 'document_type', d.document_type,"                \
-	" 'filename', d.filename, 'content_type', d.content_type, 'size', d.size,"                 \
-	" 'sha256', d.sha256, 'status', d.status,"                                                 \
-	" 'uploaded_at', to_char(d.uploaded_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                \
-	" 'uploaded_by', d.uploaded_by, 'error', d.error"
-#define DOC_JSON "json_build_object(" DOC_FIELDS ", 'analysis', d.analysis)::text"
-#define DOC_SUMMARY "json_build_object(" DOC_FIELDS ")::text"
+#define DOC_JSON "json_build_object(" DOCUMENT_FIELDS ", 'analysis', d.analysis)::text"
+#define DOC_SUMMARY "json_build_object(" DOCUMENT_FIELDS ")::text"
 /* A document is reachable only through a live patient. */
 #define DOC_LIVE                                                                                   \
 	" FROM documents d JOIN patients p ON p.id = d.patient_id"                                 \
@@ -100,24 +94,6 @@ json_column(PGresult *res, int n)
 	for (i = 0; i < n; i++)
 		json_object_array_add(a, json_tokener_parse(PQgetvalue(res, i, 0)));
 	return a;
-}
-
-enum fv_err
-documents_of_patient(const char *patient_id, int limit, struct json_object **out)
-{
-	char lim[16];
-	const struct cursor first = {.micros = -1};
-	const char *params[4] = {patient_id, NULL, NULL, lim};
-	PGresult *res;
-	enum fv_err e;
-
-	snprintf(lim, sizeof(lim), "%d", limit);
-	cursor_params(NULL, &first, &params[1], &params[2]);
-	if ((e = db_exec("doc_list", 4, params, &res)) != FV_OK)
-		return e;
-	*out = json_column(res, PQntuples(res));
-	PQclear(res);
-	return FV_OK;
 }
 
 enum fv_err
