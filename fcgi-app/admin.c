@@ -40,7 +40,7 @@ admin_init(void)
 /* Rows whose first column is JSON text, as an array. */
 static enum fv_err
 json_rows(const char *stmt, int n, const char *const *params, struct json_object **out,
-	  PGresult **keep)
+          PGresult **keep)
 {
 	PGresult *res;
 	enum fv_err e;
@@ -100,7 +100,8 @@ admin_user_create(struct req *r)
 	json_object_object_add(form, "role", json_object_new_string(role ? role : ""));
 	e = user_create(name ? name : "", role_parse(role ? role : ""), pw ? pw : "", &u, &msg);
 	if (e == FV_EINVAL || e == FV_ECONFLICT) {
-		/* The failed INSERT aborted the request's transaction; the list needs a fresh one. */
+		/* The failed INSERT aborted the request's transaction; the list needs a fresh one.
+		 */
 		db_rollback();
 		if ((e = db_begin()) != FV_OK) {
 			json_object_put(form);
@@ -128,9 +129,8 @@ set_disabled(struct req *r, bool disabled)
 	e = user_set_disabled(id, disabled, &u);
 	if (e == FV_ENOTFOUND)
 		return req_fail(r, e, "user not found");
-	if (e != FV_OK ||
-	    (e = auth_audit(r, disabled ? "user.disable" : "user.enable", "user", u.id,
-			    "success")) != FV_OK)
+	if (e != FV_OK || (e = auth_audit(r, disabled ? "user.disable" : "user.enable", "user",
+	                                  u.id, "success")) != FV_OK)
 		return e;
 	return resp_redirect(r, 303, "/admin/users");
 }
@@ -183,9 +183,8 @@ admin_audit(struct req *r)
 		json_object_object_add(
 		    view, "older_url",
 		    json_object_new_string(arena_printf(
-			r->arena, "/admin/audit?patient=%s&user=%s&before=%s",
-			params[0] ? pid : "", params[1] ? uname : "",
-			PQgetvalue(res, AUDIT_PAGE - 1, 1))));
+		        r->arena, "/admin/audit?patient=%s&user=%s&before=%s", params[0] ? pid : "",
+		        params[1] ? uname : "", PQgetvalue(res, AUDIT_PAGE - 1, 1))));
 	}
 	PQclear(res);
 	json_object_object_add(view, "title", json_object_new_string("Audit trail"));

@@ -1,4 +1,5 @@
-/* arena.h: per-request bump allocator; everything a request allocates is released by one arena_reset(). */
+/* arena.h: per-request bump allocator; everything a request allocates is released by one
+ * arena_reset(). */
 #ifndef FV_ARENA_H
 #define FV_ARENA_H
 

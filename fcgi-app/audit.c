@@ -39,7 +39,7 @@ static const struct db_stmt stmts[] = {
 
 /* The columns as the MAC saw them, in order; `at` at microsecond precision in UTC. */
 #define AUDIT_COLUMNS                                                                              \
-	"chain::text, seq::text, to_char(at, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), user_id::text,"  \
+	"chain::text, seq::text, to_char(at, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), user_id::text," \
 	" username, action, entity_type, entity_id, request_id, client_addr, outcome"
 
 static void
@@ -73,8 +73,8 @@ audit_init(const char *key_file, char *err, size_t errlen)
 	int fd = open(key_file, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		snprintf(err, errlen, "audit key %s: %s (create one with fv-admin keygen)", key_file,
-			 strerror(errno));
+		snprintf(err, errlen, "audit key %s: %s (create one with fv-admin keygen)",
+		         key_file, strerror(errno));
 		return -1;
 	}
 	n = read(fd, text, sizeof(text) - 1);
@@ -90,9 +90,9 @@ audit_init(const char *key_file, char *err, size_t errlen)
 	raw[6] = (unsigned char)((raw[6] & 0x0f) | 0x40);
 	raw[8] = (unsigned char)((raw[8] & 0x3f) | 0x80);
 	snprintf(chain, sizeof(chain),
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", raw[0],
-		 raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7], raw[8], raw[9], raw[10],
-		 raw[11], raw[12], raw[13], raw[14], raw[15]);
+	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", raw[0],
+	         raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7], raw[8], raw[9], raw[10],
+	         raw[11], raw[12], raw[13], raw[14], raw[15]);
 	committed.seq = 0;
 	committed.mac[0] = '\0';
 	pending = committed;
@@ -115,10 +115,11 @@ compute_mac(const char *prev, const char *const f[AUDIT_FIELDS], char out[MAC_HE
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)prev, strlen(prev));
 	for (i = 0; i < AUDIT_FIELDS; i++) {
 		int n = f[i] ? snprintf(len, sizeof(len), "|%zu:", strlen(f[i]))
-			     : snprintf(len, sizeof(len), "|-");
+		             : snprintf(len, sizeof(len), "|-");
 		crypto_auth_hmacsha256_update(&st, (const unsigned char *)len, (size_t)n);
 		if (f[i])
-			crypto_auth_hmacsha256_update(&st, (const unsigned char *)f[i], strlen(f[i]));
+			crypto_auth_hmacsha256_update(&st, (const unsigned char *)f[i],
+			                              strlen(f[i]));
 	}
 	crypto_auth_hmacsha256_final(&st, mac);
 	sodium_bin2hex(out, MAC_HEX, mac, sizeof(mac));
@@ -179,8 +180,8 @@ audit_keygen(const char *path, char *err, size_t errlen)
 
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
-			 errno == EEXIST ? " (a key is never overwritten: the trail depends on it)"
-					 : "");
+		         errno == EEXIST ? " (a key is never overwritten: the trail depends on it)"
+		                         : "");
 		return -1;
 	}
 	randombytes_buf(raw, sizeof(raw));
@@ -201,7 +202,7 @@ audit_keygen(const char *path, char *err, size_t errlen)
  * however long the trail is. Returns 0, or -1 when the database failed. */
 static int
 each_row(const char *query, int nparams, const char *const *params,
-	 int (*fn)(PGresult *res, int row, void *arg), void *arg)
+         int (*fn)(PGresult *res, int row, void *arg), void *arg)
 {
 	struct buf sql = {0};
 	PGresult *res;
@@ -283,13 +284,14 @@ audit_verify(FILE *out)
 {
 	struct verify_state v = {.out = out};
 
-	if (each_row("SELECT id::text, " AUDIT_COLUMNS ", mac FROM audit_events ORDER BY audit_events.chain, audit_events.seq",
-		     0, NULL, verify_row, &v) != 0)
+	if (each_row("SELECT id::text, " AUDIT_COLUMNS
+	             ", mac FROM audit_events ORDER BY audit_events.chain, audit_events.seq",
+	             0, NULL, verify_row, &v) != 0)
 		return -1;
 	if (v.problems > VERIFY_MAX_REPORTS)
 		fprintf(out, "... and %ld more problems\n", v.problems - VERIFY_MAX_REPORTS);
 	fprintf(out, "audit: %ld rows in %ld chains verified, %ld problem(s)\n", v.rows, v.chains,
-		v.problems);
+	        v.problems);
 	return v.problems;
 }
 
@@ -316,13 +318,14 @@ audit_export(FILE *out, long long since)
 	struct export_state x = {.out = out};
 
 	snprintf(s, sizeof(s), "%lld", since);
-	if (each_row("SELECT json_build_object('id', id, 'chain', chain, 'seq', seq,"
-		     " 'at', to_char(at, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'user_id', user_id,"
-		     " 'username', username, 'action', action, 'entity_type', entity_type,"
-		     " 'entity_id', entity_id, 'request_id', request_id, 'client_addr', client_addr,"
-		     " 'outcome', outcome, 'mac', mac)::text"
-		     " FROM audit_events WHERE id > $1::bigint ORDER BY id",
-		     1, params, export_row, &x) != 0)
+	if (each_row(
+	        "SELECT json_build_object('id', id, 'chain', chain, 'seq', seq,"
+	        " 'at', to_char(at, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'user_id', user_id,"
+	        " 'username', username, 'action', action, 'entity_type', entity_type,"
+	        " 'entity_id', entity_id, 'request_id', request_id, 'client_addr', client_addr,"
+	        " 'outcome', outcome, 'mac', mac)::text"
+	        " FROM audit_events WHERE id > $1::bigint ORDER BY id",
+	        1, params, export_row, &x) != 0)
 		return -1;
 	return x.rows;
 }

@@ -19,7 +19,8 @@ struct audit_event {
 	const char *outcome; /* "success", "failure", "denied" */
 };
 
-/* Reads the key (64 hex digits) and starts this process's chain. Returns 0, or -1 with a message. */
+/* Reads the key (64 hex digits) and starts this process's chain. Returns 0, or -1 with a message.
+ */
 int audit_init(const char *key_file, char *err, size_t errlen);
 /* Writes one row, in the open transaction if there is one. */
 enum fv_err audit_record(const struct audit_event *ev);
@@ -29,7 +30,8 @@ int audit_keygen(const char *path, char *err, size_t errlen);
 /* fv-admin: recomputes every chain; prints each problem (the row edited, the row missing) and a
  * summary to out. Returns the number of problems, or -1 when the trail could not be read. */
 long audit_verify(FILE *out);
-/* fv-admin: writes the rows with id > since as JSON lines, oldest first. Returns the count or -1. */
+/* fv-admin: writes the rows with id > since as JSON lines, oldest first. Returns the count or -1.
+ */
 long audit_export(FILE *out, long long since);
 
 #endif

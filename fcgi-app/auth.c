@@ -29,7 +29,7 @@ auth_init(void)
 
 enum fv_err
 auth_audit(struct req *r, const char *action, const char *entity_type, const char *entity_id,
-	   const char *outcome)
+           const char *outcome)
 {
 	struct audit_event ev = {
 	    .user_id = r->user_id,
@@ -59,8 +59,8 @@ audit_denied(struct req *r)
 		id = uuid;
 	/* "patient.update" -> "patient"; "auth.*" concerns a user. */
 	type = strncmp(action, "auth.", 5) == 0
-		   ? "user"
-		   : arena_strndup(r->arena, action, strcspn(action, "."));
+	           ? "user"
+	           : arena_strndup(r->arena, action, strcspn(action, "."));
 	if (db_begin() == FV_OK) {
 		auth_audit(r, action, type, id, "denied");
 		db_commit();
@@ -79,8 +79,8 @@ static void
 set_cookie(struct req *r, const char *name, const char *value, const char *attrs)
 {
 	resp_header(r, "Set-Cookie",
-		    arena_printf(r->arena, "%s=%s; %s; HttpOnly%s", name, value, attrs,
-				 secure_transport(r) ? "; Secure" : ""));
+	            arena_printf(r->arena, "%s=%s; %s; HttpOnly%s", name, value, attrs,
+	                         secure_transport(r) ? "; Secure" : ""));
 }
 
 enum fv_err
@@ -124,7 +124,8 @@ static enum fv_err
 redirect_to_login(struct req *r)
 {
 	struct buf b = {0};
-	const char *here = r->query[0] ? arena_printf(r->arena, "%s?%s", r->path, r->query) : r->path;
+	const char *here =
+	    r->query[0] ? arena_printf(r->arena, "%s?%s", r->path, r->query) : r->path;
 	enum fv_err e;
 
 	buf_puts(&b, "/login?next=");
@@ -150,14 +151,15 @@ auth_authorize(struct req *r)
 	if (r->cred == NULL) {
 		if (r->page)
 			return redirect_to_login(r);
-		return req_fail(r, FV_EUNAUTH, "authentication required: log in or send a bearer token");
+		return req_fail(r, FV_EUNAUTH,
+		                "authentication required: log in or send a bearer token");
 	}
 	if (((flags & R_ADMIN) && r->cred->user.role != ROLE_ADMIN) ||
 	    ((flags & R_WRITE) && r->cred->user.role == ROLE_VIEWER)) {
 		audit_denied(r);
 		return req_fail(r, FV_EFORBIDDEN,
-				arena_printf(r->arena, "your role (%s) may not do this",
-					     role_name(r->cred->user.role)));
+		                arena_printf(r->arena, "your role (%s) may not do this",
+		                             role_name(r->cred->user.role)));
 	}
 	/* Bearer tokens are not sent by browsers on their own; cookies are, hence CSRF for them. */
 	if (changes && !(flags & R_STREAM) &&
@@ -298,9 +300,8 @@ auth_login(struct req *r)
 		retry_after(r, retry);
 		return login_page(
 		    r, 429, name, next,
-		    arena_printf(r->arena,
-				 "Too many failed logins. Try again in %ld minute(s).",
-				 (retry + 59) / 60));
+		    arena_printf(r->arena, "Too many failed logins. Try again in %ld minute(s).",
+		                 (retry + 59) / 60));
 	}
 	if (e == FV_EUNAUTH)
 		return login_page(r, 401, name, next, "Wrong user name or password.");
@@ -313,7 +314,7 @@ auth_login(struct req *r)
 			cred_revoke(prev.hash_hex);
 	}
 	if ((e = cred_create(CRED_SESSION, &u, r->cfg->session_lifetime, secret, csrf, expires)) !=
-		FV_OK ||
+	        FV_OK ||
 	    (e = auth_audit(r, "auth.login", "user", u.id, "success")) != FV_OK ||
 	    (e = db_commit()) != FV_OK)
 		return e;
@@ -371,8 +372,9 @@ auth_token_create(struct req *r)
 	e = check_login(r, name, pw, &u, &retry);
 	if (e == FV_ERATELIMIT) {
 		e = req_fail(r, e,
-			     arena_printf(r->arena, "too many failed logins; try again in %s seconds",
-					  retry_after(r, retry)));
+		             arena_printf(r->arena,
+		                          "too many failed logins; try again in %s seconds",
+		                          retry_after(r, retry)));
 		goto out;
 	}
 	if (e == FV_EUNAUTH)
@@ -380,7 +382,7 @@ auth_token_create(struct req *r)
 	if (e != FV_OK)
 		goto out;
 	if ((e = cred_create(CRED_TOKEN, &u, r->cfg->token_lifetime, secret, csrf, expires)) !=
-		FV_OK ||
+	        FV_OK ||
 	    (e = auth_audit(r, "auth.token_create", "user", u.id, "success")) != FV_OK ||
 	    (e = db_commit()) != FV_OK)
 		goto out;

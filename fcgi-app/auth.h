@@ -18,7 +18,7 @@ enum fv_err auth_authorize(struct req *r);
 
 /* Records an audit event for this request (user, request id and address from r). */
 enum fv_err auth_audit(struct req *r, const char *action, const char *entity_type,
-		       const char *entity_id, const char *outcome);
+                       const char *entity_id, const char *outcome);
 
 /* true when a state-changing request may go ahead: not authenticated by a session cookie, or it
  * carries the session's CSRF token (in form_token, or the X-CSRF-Token header). */

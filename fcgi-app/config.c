@@ -78,7 +78,7 @@ set(struct fv_config *cfg, const struct key *k, const char *val, char *err, size
 		if (errno || end == val || *end != '\0' || !isdigit((unsigned char)val[0]) ||
 		    v == 0) {
 			snprintf(err, errlen, "%s: %s must be a positive whole number", where,
-				 k->name);
+			         k->name);
 			return -1;
 		}
 		size_t sz = (size_t)v;
@@ -156,7 +156,7 @@ config_load(struct fv_config *cfg, const char *path, char *err, size_t errlen)
 		if (set(cfg, &keys[i], keys[i].def, err, errlen, "default") != 0)
 			return -1;
 	if (load_file(cfg, file ? file : FV_SYSCONFDIR "/fertivision.conf", file != NULL, err,
-		      errlen) != 0)
+	              errlen) != 0)
 		return -1;
 	for (i = 0; i < NKEYS; i++) {
 		const char *v = getenv(keys[i].env);

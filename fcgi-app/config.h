@@ -19,9 +19,9 @@ struct fv_config {
 	const char *audit_key_file;
 	size_t session_idle_timeout; /* seconds */
 	size_t session_lifetime;     /* seconds */
-	size_t token_lifetime;	     /* seconds */
-	size_t max_body;      /* uploads */
-	size_t max_json_body; /* JSON and urlencoded bodies */
+	size_t token_lifetime;       /* seconds */
+	size_t max_body;             /* uploads */
+	size_t max_json_body;        /* JSON and urlencoded bodies */
 };
 
 /* Fills cfg from defaults, then the file (path, else $FV_CONFIG, else the installed default), then

@@ -25,8 +25,8 @@ static const struct db_stmt stmts[] = {
      " AND c.expires_at > now() AND u.disabled_at IS NULL"
      " AND (c.kind = 'token' OR c.last_seen_at > now() - $3::bigint * interval '1 second')",
      3},
-    {"cred_touch", "UPDATE credentials SET last_seen_at = now() WHERE token_hash = decode($1, 'hex')",
-     1},
+    {"cred_touch",
+     "UPDATE credentials SET last_seen_at = now() WHERE token_hash = decode($1, 'hex')", 1},
     {"cred_revoke",
      "UPDATE credentials SET revoked_at = now() WHERE token_hash = decode($1, 'hex')"
      " AND revoked_at IS NULL",
@@ -48,7 +48,7 @@ random_b64(char out[SECRET_B64 + 1])
 
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2base64(out, SECRET_B64 + 1, raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 }
 
@@ -63,7 +63,7 @@ hash_hex(const char *secret, char out[65])
 
 enum fv_err
 cred_create(enum cred_kind kind, const struct user *u, size_t lifetime,
-	    char secret[CRED_SECRET_MAX], char csrf[CRED_CSRF_LEN + 1], char expires_at[32])
+            char secret[CRED_SECRET_MAX], char csrf[CRED_CSRF_LEN + 1], char expires_at[32])
 {
 	char hex[65], life[24];
 	const char *params[5];
@@ -98,7 +98,7 @@ well_formed(enum cred_kind kind, const char *s)
 	s += p;
 	return strlen(s) == SECRET_B64 &&
 	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-		   SECRET_B64;
+	           SECRET_B64;
 }
 
 enum fv_err

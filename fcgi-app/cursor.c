@@ -14,13 +14,14 @@ const char *
 cursor_encode(struct arena *a, const struct cursor *c)
 {
 	char plain[CURSOR_TEXT_MAX];
-	int n = snprintf(plain, sizeof(plain), "%c%lld.%s", c->backward ? 'p' : 'n', c->micros,
-			 c->id);
-	size_t outlen = sodium_base64_encoded_len((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	int n =
+	    snprintf(plain, sizeof(plain), "%c%lld.%s", c->backward ? 'p' : 'n', c->micros, c->id);
+	size_t outlen =
+	    sodium_base64_encoded_len((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	char *out = arena_alloc(a, outlen);
 
 	sodium_bin2base64(out, outlen, (const unsigned char *)plain, (size_t)n,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	return out;
 }
 
@@ -38,8 +39,8 @@ cursor_params(struct arena *a, const struct cursor *c, const char **ts, const ch
 	secs = (time_t)(c->micros / 1000000);
 	gmtime_r(&secs, &tm);
 	*ts = arena_printf(a, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
-			   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			   c->micros % 1000000);
+	                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	                   c->micros % 1000000);
 	*id = c->id;
 }
 
@@ -55,7 +56,7 @@ cursor_decode(const char *s, struct cursor *c)
 	if (slen == 0 || slen > 2 * CURSOR_TEXT_MAX)
 		return -1;
 	if (sodium_base642bin(plain, sizeof(plain), s, slen, NULL, &n, &trailing,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    *trailing != '\0' || n < 3)
 		return -1;
 	memcpy(text, plain, n);

@@ -1,6 +1,7 @@
 /* cursor.h: opaque keyset-pagination cursors. A cursor names a position (created_at in
  * microseconds since the epoch, id) and a direction; it is base64url text so clients treat it as
- * opaque. Decoding is strict: anything that is not exactly what cursor_encode() writes is refused. */
+ * opaque. Decoding is strict: anything that is not exactly what cursor_encode() writes is refused.
+ */
 #ifndef FV_CURSOR_H
 #define FV_CURSOR_H
 
@@ -8,9 +9,9 @@
 #include "arena.h"
 
 struct cursor {
-	bool backward;	  /* page before the position (a "previous" link) */
+	bool backward;    /* page before the position (a "previous" link) */
 	long long micros; /* created_at */
-	char id[37];	  /* lower-case UUID */
+	char id[37];      /* lower-case UUID */
 };
 
 /* The keyset statement parameters of a position: a timestamp ("2026-11-29 07:24:08.123456+00")

@@ -79,9 +79,9 @@ prepare_all(void)
 
 			if (!good)
 				log_msg("db: prepare %s failed: %s", s->name,
-					PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-					    ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-					    : PQerrorMessage(conn));
+				        PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+				            ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+				            : PQerrorMessage(conn));
 			PQclear(res);
 			if (!good)
 				return FV_EINTERNAL;
@@ -111,7 +111,7 @@ db_ensure(void)
 	if (PQstatus(conn) != CONNECTION_OK) {
 		/* libpq's message names host and reason, never data; keep the first line. */
 		log_msg("db: connect failed: %.*s", (int)strcspn(PQerrorMessage(conn), "\n"),
-			PQerrorMessage(conn));
+		        PQerrorMessage(conn));
 		db_close();
 		return FV_EUNAVAIL;
 	}
@@ -151,7 +151,7 @@ classify(PGresult *res, const char *what)
 	if (PQstatus(conn) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
 	    strncmp(state, "57P", 3) == 0) {
 		log_msg("db: %s: connection lost: %.*s", what, (int)strcspn(last_error, "\n"),
-			last_error);
+		        last_error);
 		return FV_EUNAVAIL;
 	}
 	if (strcmp(state, "23505") == 0)
@@ -187,7 +187,7 @@ run(const char *name, const char *sql, int nparams, const char *const *params, P
 		if (conn == NULL)
 			return FV_EUNAVAIL;
 		res = name ? PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0)
-			   : PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+		           : PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 		if (result_ok(res)) {
 			*out = res;
 			return FV_OK;
@@ -261,11 +261,13 @@ db_commit(void)
 		return FV_OK;
 	if (conn != NULL) {
 		res = PQexec(conn, "COMMIT");
-		/* COMMIT of a failed transaction "succeeds" as ROLLBACK: look at the command tag. */
+		/* COMMIT of a failed transaction "succeeds" as ROLLBACK: look at the command tag.
+		 */
 		committed = PQresultStatus(res) == PGRES_COMMAND_OK &&
-			    strcmp(PQcmdStatus(res), "COMMIT") == 0;
-		e = committed ? FV_OK : PQresultStatus(res) == PGRES_COMMAND_OK ? FV_EINTERNAL
-									 : classify(res, "COMMIT");
+		            strcmp(PQcmdStatus(res), "COMMIT") == 0;
+		e = committed                                 ? FV_OK
+		    : PQresultStatus(res) == PGRES_COMMAND_OK ? FV_EINTERNAL
+		                                              : classify(res, "COMMIT");
 		PQclear(res);
 	}
 	tx_ended(committed);

@@ -34,10 +34,10 @@
 
 static struct storage *storage;
 
-static const char *const doc_types[] = {
-    "lab_report",	  "hormone_panel",	"semen_analysis", "ultrasound_image",
-    "microscopy_image", "medical_report",	"prescription",   "consultation_notes",
-    "surgical_report",  "imaging_study",	"pathology_report", NULL};
+static const char *const doc_types[] = {"lab_report",       "hormone_panel",      "semen_analysis",
+                                        "ultrasound_image", "microscopy_image",   "medical_report",
+                                        "prescription",     "consultation_notes", "surgical_report",
+                                        "imaging_study",    "pathology_report",   NULL};
 
 #define DOC_JSON "json_build_object(" DOCUMENT_FIELDS ", 'analysis', d.analysis)::text"
 #define DOC_SUMMARY "json_build_object(" DOCUMENT_FIELDS ")::text"
@@ -189,9 +189,10 @@ on_part_begin(void *arg, const struct mp_part *part)
 			return refuse(u, FV_EINVAL, "no file was chosen");
 		u->filename = mp_sanitize_filename(u->r->arena, part->filename);
 		if (u->filename == NULL)
-			return refuse(u, FV_EINVAL,
-				      "the file name is not usable: it must be valid UTF-8 and name a "
-				      "file, not a folder");
+			return refuse(
+			    u, FV_EINVAL,
+			    "the file name is not usable: it must be valid UTF-8 and name a "
+			    "file, not a folder");
 		/* The form's token comes before the file, so a forged upload is refused before
 		 * a byte of it is spooled. */
 		if (!u->csrf_ok)
@@ -205,7 +206,7 @@ on_part_begin(void *arg, const struct mp_part *part)
 		u->field = F_CSRF;
 	} else {
 		return refuse(u, FV_EINVAL,
-			      arena_printf(u->r->arena, "unknown form field '%.64s'", part->name));
+		              arena_printf(u->r->arena, "unknown form field '%.64s'", part->name));
 	}
 	return 0;
 }
@@ -226,9 +227,9 @@ on_part_data(void *arg, const char *p, size_t n)
 	}
 	u->size += n;
 	if (u->size > u->limit)
-		return refuse(u, FV_ETOOBIG,
-			      arena_printf(u->r->arena, "the file is larger than %llu MiB",
-					   u->limit >> 20));
+		return refuse(
+		    u, FV_ETOOBIG,
+		    arena_printf(u->r->arena, "the file is larger than %llu MiB", u->limit >> 20));
 	if (fd_write_all(u->fd, p, n) != 0) {
 		log_msg("%s upload: spool write failed: %s", u->r->request_id, strerror(errno));
 		return refuse(u, FV_EUNAVAIL, "the upload could not be stored; try again");
@@ -262,16 +263,17 @@ receive(struct req *r, struct upload *u)
 	int rc = MP_OK;
 
 	if (mp_boundary(ct ? ct : "", boundary, sizeof(boundary), &msg) != 0)
-		return req_fail(r, ct && strncasecmp(ct, "multipart/form-data", 19) == 0
-				       ? FV_EINVAL
-				       : FV_EMEDIATYPE,
-				msg);
+		return req_fail(r,
+		                ct && strncasecmp(ct, "multipart/form-data", 19) == 0
+		                    ? FV_EINVAL
+		                    : FV_EMEDIATYPE,
+		                msg);
 	if (v_int(cl ? cl : "0", 0, 0x7fffffffffffffffLL, (long long *)&left) != NULL)
 		return req_fail(r, FV_EINVAL, "Content-Length is malformed");
 	if (left > u->limit + MULTIPART_SLACK)
-		return req_fail(r, FV_ETOOBIG,
-				arena_printf(r->arena, "the upload is larger than %llu MiB",
-					     u->limit >> 20));
+		return req_fail(
+		    r, FV_ETOOBIG,
+		    arena_printf(r->arena, "the upload is larger than %llu MiB", u->limit >> 20));
 	if ((u->mp = mp_new(boundary, NULL, &cb, u)) == NULL)
 		return req_fail(r, FV_EINVAL, "the multipart boundary is invalid");
 	chunk = arena_alloc(r->arena, READ_CHUNK);
@@ -287,7 +289,8 @@ receive(struct req *r, struct upload *u)
 	if (rc == MP_OK)
 		rc = mp_finish(u->mp);
 	if (rc == MP_EABORT)
-		return req_fail(r, u->err ? u->err : FV_EINVAL, arena_strdup(r->arena, mp_error(u->mp)));
+		return req_fail(r, u->err ? u->err : FV_EINVAL,
+		                arena_strdup(r->arena, mp_error(u->mp)));
 	if (rc != MP_OK)
 		return req_fail(r, FV_EINVAL, arena_strdup(r->arena, mp_error(u->mp)));
 	if (u->files == 0)
@@ -325,13 +328,15 @@ documents_upload(struct req *r)
 	bool existed;
 	enum fv_err e;
 
-	if ((e = id_or_404(r, pid, "patient")) != FV_OK || (e = patient_live_or_404(r, pid)) != FV_OK)
+	if ((e = id_or_404(r, pid, "patient")) != FV_OK ||
+	    (e = patient_live_or_404(r, pid)) != FV_OK)
 		return e;
 	u.csrf_ok = auth_csrf_ok(r, NULL);
 	/* An anonymous spool file: a crash or a refused upload leaves nothing on disk. */
 	u.fd = open(r->cfg->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (u.fd < 0) {
-		log_msg("%s upload: spool %s: %s", r->request_id, r->cfg->spool_dir, strerror(errno));
+		log_msg("%s upload: spool %s: %s", r->request_id, r->cfg->spool_dir,
+		        strerror(errno));
 		return FV_EUNAVAIL;
 	}
 	crypto_hash_sha256_init(&u.sha);
@@ -400,7 +405,8 @@ enum fv_err
 documents_list(struct req *r)
 {
 	static const char *const allowed[] = {"limit", "cursor", NULL};
-	const char *lim = kv_get(&r->args, "limit"), *cur = kv_get(&r->args, "cursor"), *next = NULL;
+	const char *lim = kv_get(&r->args, "limit"), *cur = kv_get(&r->args, "cursor"),
+	           *next = NULL;
 	struct cursor c = {.micros = -1};
 	struct json_object *view;
 	long long limit = PAGE_DEFAULT;
@@ -410,12 +416,14 @@ documents_list(struct req *r)
 	enum fv_err e;
 	int n;
 
-	if ((e = id_or_404(r, pid, "patient")) != FV_OK || (e = req_check_args(r, allowed)) != FV_OK)
+	if ((e = id_or_404(r, pid, "patient")) != FV_OK ||
+	    (e = req_check_args(r, allowed)) != FV_OK)
 		return e;
 	if (lim && (msg = v_int(lim, 1, PAGE_MAX, &limit)) != NULL)
 		req_invalid(r, "limit", msg);
 	if (cur && cur[0] && (cursor_decode(cur, &c) != 0 || c.backward))
-		req_invalid(r, "cursor", "is not a cursor this server issued; start from the first page");
+		req_invalid(r, "cursor",
+		            "is not a cursor this server issued; start from the first page");
 	if (r->err_fields)
 		return FV_EINVAL;
 	if ((e = patient_live_or_404(r, pid)) != FV_OK ||
@@ -449,7 +457,8 @@ documents_show(struct req *r)
 	char id[37];
 	enum fv_err e;
 
-	if ((e = id_or_404(r, id, "document")) != FV_OK || (e = document_view(r, id, &doc)) != FV_OK)
+	if ((e = id_or_404(r, id, "document")) != FV_OK ||
+	    (e = document_view(r, id, &doc)) != FV_OK)
 		return e;
 	if ((e = auth_audit(r, "document.read", "document", id, "success")) != FV_OK) {
 		json_object_put(doc);
@@ -566,12 +575,13 @@ documents_content(struct req *r)
 	char id[37];
 	enum fv_err e;
 
-	if ((e = id_or_404(r, id, "document")) != FV_OK || (e = load_document(r, id, &res)) != FV_OK)
+	if ((e = id_or_404(r, id, "document")) != FV_OK ||
+	    (e = load_document(r, id, &res)) != FV_OK)
 		return e;
 	sha = arena_strdup(r->arena, PQgetvalue(res, 0, 1));
 	d.type = strcmp(PQgetvalue(res, 0, 2), "text/plain") == 0
-		     ? "text/plain; charset=utf-8"
-		     : arena_strdup(r->arena, PQgetvalue(res, 0, 2));
+	             ? "text/plain; charset=utf-8"
+	             : arena_strdup(r->arena, PQgetvalue(res, 0, 2));
 	resp_header(r, "Content-Disposition", disposition(r, PQgetvalue(res, 0, 3)));
 	size = strtoull(PQgetvalue(res, 0, 4), NULL, 10);
 	PQclear(res);
@@ -582,8 +592,8 @@ documents_content(struct req *r)
 	}
 	if (rg.partial)
 		resp_header(r, "Content-Range",
-			    arena_printf(r->arena, "bytes %llu-%llu/%llu", rg.start,
-					 rg.start + rg.len - 1, size));
+		            arena_printf(r->arena, "bytes %llu-%llu/%llu", rg.start,
+		                         rg.start + rg.len - 1, size));
 	d.status = rg.partial ? 206 : 200;
 	d.length = rg.len;
 	/* The access is on record before a byte leaves. */
@@ -595,7 +605,7 @@ documents_content(struct req *r)
 		download_sink(&d, "", 0); /* an empty range still gets its headers */
 	if (e != FV_OK && d.begun) {
 		log_msg("%s download of document %s stopped: %s", r->request_id, id,
-			msg ? msg : fv_err_message(e));
+		        msg ? msg : fv_err_message(e));
 		return FV_OK; /* the body is cut off; the web server tells the client */
 	}
 	if (e != FV_OK) {
@@ -605,7 +615,7 @@ documents_content(struct req *r)
 			msg = "the stored document is missing; the administrator has been told";
 		}
 		log_msg("%s download of document %s refused: %s", r->request_id, id,
-			msg ? msg : fv_err_message(e));
+		        msg ? msg : fv_err_message(e));
 		if (db_begin() == FV_OK) {
 			auth_audit(r, "document.download", "document", id, "failure");
 			db_commit();
@@ -626,13 +636,15 @@ change(struct req *r, const char *stmt, const char *action, int status)
 	char id[37], *pid;
 	enum fv_err e;
 
-	if ((e = id_or_404(r, id, "document")) != FV_OK || (e = load_document(r, id, &res)) != FV_OK)
+	if ((e = id_or_404(r, id, "document")) != FV_OK ||
+	    (e = load_document(r, id, &res)) != FV_OK)
 		return e;
 	pid = arena_strdup(r->arena, PQgetvalue(res, 0, 5));
 	if (!r->page) {
 		struct json_object *doc = json_tokener_parse(PQgetvalue(res, 0, 0));
 
-		e = resp_if_match(r, req_param(r, "HTTP_IF_MATCH"), resp_etag_of(r, doc), "document");
+		e = resp_if_match(r, req_param(r, "HTTP_IF_MATCH"), resp_etag_of(r, doc),
+		                  "document");
 		json_object_put(doc);
 	}
 	PQclear(res);
@@ -650,11 +662,12 @@ change(struct req *r, const char *stmt, const char *action, int status)
 		queue_push(id);
 	}
 	if (r->page)
-		return resp_redirect(r, 303,
-				     arena_printf(r->arena, strcmp(action, "document.archive") == 0
-								? "/patients/%s"
-								: "/documents/%s",
-						  strcmp(action, "document.archive") == 0 ? pid : id));
+		return resp_redirect(
+		    r, 303,
+		    arena_printf(r->arena,
+		                 strcmp(action, "document.archive") == 0 ? "/patients/%s"
+		                                                         : "/documents/%s",
+		                 strcmp(action, "document.archive") == 0 ? pid : id));
 	if (status == 204)
 		return resp_empty(r, 204);
 	struct json_object *view = json_object_new_object();

@@ -14,7 +14,7 @@ static const struct {
     [FV_EMETHOD] = {405, "method_not_allowed", "method not allowed for this resource"},
     [FV_ECONFLICT] = {409, "conflict", "the request conflicts with the current state"},
     [FV_EPRECOND] = {412, "precondition_failed",
-		     "the resource has changed since you read it; reload and try again"},
+                     "the resource has changed since you read it; reload and try again"},
     [FV_ETOOBIG] = {413, "payload_too_large", "request body is too large"},
     [FV_EMEDIATYPE] = {415, "unsupported_media_type", "unsupported media type"},
     [FV_ERANGE] = {416, "range_not_satisfiable", "the requested range is outside the document"},

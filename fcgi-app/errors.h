@@ -5,19 +5,19 @@
 
 enum fv_err {
 	FV_OK = 0,
-	FV_EINVAL,	 /* 400 invalid */
-	FV_EUNAUTH,	 /* 401 unauthorized */
-	FV_EFORBIDDEN,	 /* 403 forbidden */
-	FV_ENOTFOUND,	 /* 404 not_found */
-	FV_EMETHOD,	 /* 405 method_not_allowed */
-	FV_ECONFLICT,	 /* 409 conflict */
-	FV_EPRECOND,	 /* 412 precondition_failed */
-	FV_ETOOBIG,	 /* 413 payload_too_large */
-	FV_EMEDIATYPE,	 /* 415 unsupported_media_type */
-	FV_ERANGE,	 /* 416 range_not_satisfiable */
-	FV_ERATELIMIT,	 /* 429 rate_limited */
-	FV_EINTERNAL,	 /* 500 internal */
-	FV_EUNAVAIL,	 /* 503 unavailable */
+	FV_EINVAL,     /* 400 invalid */
+	FV_EUNAUTH,    /* 401 unauthorized */
+	FV_EFORBIDDEN, /* 403 forbidden */
+	FV_ENOTFOUND,  /* 404 not_found */
+	FV_EMETHOD,    /* 405 method_not_allowed */
+	FV_ECONFLICT,  /* 409 conflict */
+	FV_EPRECOND,   /* 412 precondition_failed */
+	FV_ETOOBIG,    /* 413 payload_too_large */
+	FV_EMEDIATYPE, /* 415 unsupported_media_type */
+	FV_ERANGE,     /* 416 range_not_satisfiable */
+	FV_ERATELIMIT, /* 429 rate_limited */
+	FV_EINTERNAL,  /* 500 internal */
+	FV_EUNAVAIL,   /* 503 unavailable */
 	FV_ERR_COUNT
 };
 

@@ -13,14 +13,29 @@ esc_html(struct buf *out, const char *s, size_t n)
 		const char *rep;
 
 		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		case '`': rep = "&#96;"; break;
-		case '=': rep = "&#61;"; break;
-		default: continue;
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		case '`':
+			rep = "&#96;";
+			break;
+		case '=':
+			rep = "&#61;";
+			break;
+		default:
+			continue;
 		}
 		buf_append(out, s + run, i - run);
 		buf_puts(out, rep);

@@ -45,8 +45,9 @@ health_check(struct req *r)
 	results[1] = redis_ping();
 	results[2] = storage_ping(storage);
 	for (i = 0; i < 3; i++) {
-		json_object_object_add(checks, names[i],
-				       json_object_new_string(results[i] == FV_OK ? "ok" : "failing"));
+		json_object_object_add(
+		    checks, names[i],
+		    json_object_new_string(results[i] == FV_OK ? "ok" : "failing"));
 		good &= results[i] == FV_OK;
 	}
 	json_object_object_add(body, "status", json_object_new_string(good ? "ok" : "failing"));
@@ -60,6 +61,7 @@ health_ready(struct req *r)
 	struct json_object *body = json_object_new_object();
 	int good = db_ping() == FV_OK;
 
-	json_object_object_add(body, "status", json_object_new_string(good ? "ready" : "not ready"));
+	json_object_object_add(body, "status",
+	                       json_object_new_string(good ? "ready" : "not ready"));
 	return resp_json(r, good ? 200 : 503, body);
 }

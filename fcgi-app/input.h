@@ -1,6 +1,6 @@
 /* input.h: parsing of untrusted input (query strings, urlencoded bodies, JSON bodies) and the
- * validators that turn strings into typed values. Validators return NULL when the value is good, or a
- * short message for a person ("must be a date YYYY-MM-DD") that goes into the error's "fields".
+ * validators that turn strings into typed values. Validators return NULL when the value is good, or
+ * a short message for a person ("must be a date YYYY-MM-DD") that goes into the error's "fields".
  * Every validator answers NULL (field absent) with "is required"; v_text says so for "" too when
  * min > 0, the others give their format message for "" (it may be an optional field).
  * Messages are never freed and stay valid for the life of the process, so several may be held at
@@ -29,12 +29,11 @@ struct kvlist {
 
 /* Parses "a=1&b=x+y%20z" (query strings and application/x-www-form-urlencoded bodies) into
  * arena-allocated pairs in input order. '+' is a space; "%XX" is decoded; a key without '=' has the
- * value "". Empty pairs ("a=1&&b=2") are skipped. Returns 0, or -1 with *errmsg set to a message for
- * the client: "malformed percent-encoding", "form data must not contain NUL characters" (raw or
+ * value "". Empty pairs ("a=1&&b=2") are skipped. Returns 0, or -1 with *errmsg set to a message
+ * for the client: "malformed percent-encoding", "form data must not contain NUL characters" (raw or
  * %00), "form data must be valid UTF-8" (each decoded key and value), "too many form fields (at
  * most 64)". len, not a NUL, ends s; on error *out is empty. */
-int form_parse(struct arena *a, const char *s, size_t len, struct kvlist *out,
-	       const char **errmsg);
+int form_parse(struct arena *a, const char *s, size_t len, struct kvlist *out, const char **errmsg);
 /* Value of the first pair named key, or NULL. */
 const char *kv_get(const struct kvlist *l, const char *key);
 /* Name of the first key not in the NULL-terminated allowed list, or NULL when all are allowed. */

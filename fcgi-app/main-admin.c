@@ -24,29 +24,30 @@
 static void
 usage(void)
 {
-	printf("Usage: fv-admin [--config FILE] COMMAND [ARGS]\n\n"
-	       "Commands:\n"
-	       "  migrate                          apply the database migrations not applied yet\n"
-	       "  keygen FILE                      create a new audit key file (mode 0600; never "
-	       "overwrites)\n"
-	       "  user add NAME --role ROLE [--password-stdin]\n"
-	       "                                   create a user (admin, clinician or viewer); "
-	       "prints a\n"
-	       "                                   generated password unless one comes on stdin\n"
-	       "  user passwd NAME [--password-stdin]  set a new password (generated unless stdin)\n"
-	       "  user disable NAME                disable a user and end their sessions and tokens\n"
-	       "  user enable NAME                 enable a disabled user\n"
-	       "  user list                        NAME ROLE STATUS CREATED, one user a line\n"
-	       "  token create NAME [--days N]     print a new API token for the user\n"
-	       "  storage keygen                   create the storage key file (never overwrites)\n"
-	       "  storage rotate                   add a new current storage key\n"
-	       "  storage rekey                    re-encrypt every document under the current key\n"
-	       "  requeue [--older-than SECONDS]   queue again the documents left queued longer "
-	       "than\n"
-	       "                                   SECONDS (default 60), e.g. after Redis lost them\n"
-	       "  audit verify                     check the audit trail's chains; exit 1 on a "
-	       "problem\n"
-	       "  audit export [--since ID]        the audit events after ID as JSON lines\n\n");
+	printf(
+	    "Usage: fv-admin [--config FILE] COMMAND [ARGS]\n\n"
+	    "Commands:\n"
+	    "  migrate                          apply the database migrations not applied yet\n"
+	    "  keygen FILE                      create a new audit key file (mode 0600; never "
+	    "overwrites)\n"
+	    "  user add NAME --role ROLE [--password-stdin]\n"
+	    "                                   create a user (admin, clinician or viewer); "
+	    "prints a\n"
+	    "                                   generated password unless one comes on stdin\n"
+	    "  user passwd NAME [--password-stdin]  set a new password (generated unless stdin)\n"
+	    "  user disable NAME                disable a user and end their sessions and tokens\n"
+	    "  user enable NAME                 enable a disabled user\n"
+	    "  user list                        NAME ROLE STATUS CREATED, one user a line\n"
+	    "  token create NAME [--days N]     print a new API token for the user\n"
+	    "  storage keygen                   create the storage key file (never overwrites)\n"
+	    "  storage rotate                   add a new current storage key\n"
+	    "  storage rekey                    re-encrypt every document under the current key\n"
+	    "  requeue [--older-than SECONDS]   queue again the documents left queued longer "
+	    "than\n"
+	    "                                   SECONDS (default 60), e.g. after Redis lost them\n"
+	    "  audit verify                     check the audit trail's chains; exit 1 on a "
+	    "problem\n"
+	    "  audit export [--since ID]        the audit events after ID as JSON lines\n\n");
 	config_usage();
 }
 
@@ -68,11 +69,11 @@ static enum fv_err
 audit_admin(const char *action, const char *entity_id)
 {
 	struct audit_event ev = {.username = "fv-admin",
-				 .action = action,
-				 .entity_type = "user",
-				 .entity_id = entity_id,
-				 .client_addr = "local",
-				 .outcome = "success"};
+	                         .action = action,
+	                         .entity_type = "user",
+	                         .entity_id = entity_id,
+	                         .client_addr = "local",
+	                         .outcome = "success"};
 
 	return audit_record(&ev);
 }
@@ -96,8 +97,8 @@ static int
 cmd_user(int argc, char **argv, const struct fv_config *cfg)
 {
 	static const struct option opts[] = {{"role", required_argument, NULL, 'r'},
-					     {"password-stdin", no_argument, NULL, 'p'},
-					     {0}};
+	                                     {"password-stdin", no_argument, NULL, 'p'},
+	                                     {0}};
 	const char *sub = argc > 1 ? argv[1] : "", *name, *role = NULL, *msg = NULL;
 	char pw[PASSWORD_MAX + 2];
 	bool from_stdin = false, generated, disabled;
@@ -110,10 +111,11 @@ cmd_user(int argc, char **argv, const struct fv_config *cfg)
 		PGresult *res;
 		int i;
 
-		if ((e = db_query("SELECT username, role, CASE WHEN disabled_at IS NULL THEN 'active'"
-				  " ELSE 'disabled' END, to_char(created_at,"
-				  " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM users ORDER BY username",
-				  0, NULL, &res)) != FV_OK)
+		if ((e = db_query(
+		         "SELECT username, role, CASE WHEN disabled_at IS NULL THEN 'active'"
+		         " ELSE 'disabled' END, to_char(created_at,"
+		         " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM users ORDER BY username",
+		         0, NULL, &res)) != FV_OK)
 			return fail("user list", db_problem(e));
 		for (i = 0; i < PQntuples(res); i++)
 			printf("%s %s %s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
@@ -162,11 +164,11 @@ cmd_user(int argc, char **argv, const struct fv_config *cfg)
 	if (e == FV_ENOTFOUND)
 		msg = "no such user";
 	if (e == FV_OK)
-		e = audit_admin(sub[0] == 'a' ? "user.create"
-			       : sub[0] == 'p' ? "user.passwd"
-			       : sub[0] == 'd' ? "user.disable"
-					       : "user.enable",
-				u.id);
+		e = audit_admin(sub[0] == 'a'   ? "user.create"
+		                : sub[0] == 'p' ? "user.passwd"
+		                : sub[0] == 'd' ? "user.disable"
+		                                : "user.enable",
+		                u.id);
 	if (e == FV_OK)
 		e = db_commit();
 	if (e != FV_OK) {
@@ -265,21 +267,22 @@ storage_rekey_all(const struct fv_config *cfg)
 		return fail("storage rekey", err);
 	params[0] = storage_current_key(st);
 	if ((e = db_query("SELECT DISTINCT sha256 FROM documents WHERE storage_key_id <> $1", 1,
-			  params, &res)) != FV_OK) {
+	                  params, &res)) != FV_OK) {
 		storage_close(st);
 		return fail("storage rekey", db_problem(e));
 	}
 	for (i = 0; i < PQntuples(res); i++) {
 		params[0] = PQgetvalue(res, i, 0);
 		if (storage_rekey(st, params[0], key, &did) != FV_OK) {
-			fprintf(stderr, "fv-admin: storage rekey: object %s failed (left as it is)\n",
-				params[0]);
+			fprintf(stderr,
+			        "fv-admin: storage rekey: object %s failed (left as it is)\n",
+			        params[0]);
 			failed++;
 			continue;
 		}
 		params[1] = key;
-		if (db_query("UPDATE documents SET storage_key_id = $2 WHERE sha256 = $1", 2, params,
-			     &upd) == FV_OK)
+		if (db_query("UPDATE documents SET storage_key_id = $2 WHERE sha256 = $1", 2,
+		             params, &upd) == FV_OK)
 			PQclear(upd);
 		moved += did;
 	}
@@ -297,12 +300,12 @@ cmd_storage(int argc, char **argv, const struct fv_config *cfg)
 
 	if (argc == 2 && strcmp(argv[1], "keygen") == 0)
 		return storage_keyfile_create(cfg->storage_keys_file, err, sizeof(err)) == 0
-			   ? 0
-			   : fail("storage keygen", err);
+		           ? 0
+		           : fail("storage keygen", err);
 	if (argc == 2 && strcmp(argv[1], "rotate") == 0)
 		return storage_keyfile_add(cfg->storage_keys_file, err, sizeof(err)) == 0
-			   ? 0
-			   : fail("storage rotate", err);
+		           ? 0
+		           : fail("storage rotate", err);
 	if (argc == 2 && strcmp(argv[1], "rekey") == 0)
 		return storage_rekey_all(cfg);
 	usage();
@@ -325,7 +328,7 @@ cmd_requeue(int argc, char **argv)
 	}
 	if ((e = queue_requeue_stale((long)older, &n)) != FV_OK)
 		return fail("requeue", e == FV_EUNAVAIL ? "cannot reach the database or Redis"
-						      : db_problem(e));
+		                                        : db_problem(e));
 	printf("requeue: %ld document(s) queued again\n", n);
 	return 0;
 }
@@ -355,9 +358,15 @@ main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config_path = optarg; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
 		}
 	}
 	if (optind >= argc) {
@@ -379,13 +388,13 @@ main(int argc, char **argv)
 		rc = cmd_storage(argc, argv, &cfg);
 	} else if (strcmp(cmd, "requeue") == 0) {
 		rc = redis_init(cfg.redis_url) == 0 ? cmd_requeue(argc, argv)
-						    : fail("requeue", "redis_url is malformed");
+		                                    : fail("requeue", "redis_url is malformed");
 	} else if (strcmp(cmd, "keygen") == 0) {
-		rc = argc == 2 ? (audit_keygen(argv[1], err, sizeof(err)) == 0 ? 0
-									 : fail("keygen", err))
-			       : (usage(), 2);
+		rc = argc == 2
+		         ? (audit_keygen(argv[1], err, sizeof(err)) == 0 ? 0 : fail("keygen", err))
+		         : (usage(), 2);
 	} else if (strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0 ||
-		   strcmp(cmd, "audit") == 0) {
+	           strcmp(cmd, "audit") == 0) {
 		/* Statements are prepared on connection; migrate (above) must not, as the tables
 		 * may not exist yet. */
 		users_init();

@@ -93,8 +93,8 @@ serve(FCGX_Request *fcgx, struct arena *a, const struct fv_config *cfg, const st
 	}
 	resp_send(&r);
 	log_msg("%s %s %s %d %.1fms %s", r.request_id, r.method_name,
-		r.match.route ? r.match.route->pattern : "-", r.status, elapsed_ms(&r.start),
-		r.user ? r.user : "-");
+	        r.match.route ? r.match.route->pattern : "-", r.status, elapsed_ms(&r.start),
+	        r.user ? r.user : "-");
 	req_end(&r);
 }
 
@@ -114,9 +114,15 @@ main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config_path = optarg; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
 		}
 	}
 	log_set_program("fv-app");

@@ -10,7 +10,6 @@
 
 #define MIGRATE_LOCK "7340210915"
 
-
 static int
 is_migration(const struct dirent *d)
 {
@@ -49,7 +48,8 @@ apply_one(const char *dir, const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot begin a transaction");
 		return -1;
 	}
-	if (db_query("SELECT 1 FROM schema_migrations WHERE version = $1", 1, params, &res) != FV_OK) {
+	if (db_query("SELECT 1 FROM schema_migrations WHERE version = $1", 1, params, &res) !=
+	    FV_OK) {
 		snprintf(err, errlen, "%s: cannot read schema_migrations", name);
 		goto out;
 	}
@@ -68,7 +68,8 @@ apply_one(const char *dir, const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", name, msg);
 		goto out;
 	}
-	if (db_query("INSERT INTO schema_migrations (version) VALUES ($1)", 1, params, &res) != FV_OK) {
+	if (db_query("INSERT INTO schema_migrations (version) VALUES ($1)", 1, params, &res) !=
+	    FV_OK) {
 		snprintf(err, errlen, "%s: cannot record", name);
 		goto out;
 	}
@@ -98,10 +99,11 @@ migrate_run(const char *dir, int *applied, char *err, size_t errlen)
 		return -1;
 	}
 	/* One migrator at a time, whichever host runs it. */
-	if (db_exec_script("SELECT pg_advisory_lock(" MIGRATE_LOCK ");"
-			   "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			   " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-			   &msg) != FV_OK) {
+	if (db_exec_script(
+	        "SELECT pg_advisory_lock(" MIGRATE_LOCK ");"
+	        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	        " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+	        &msg) != FV_OK) {
 		snprintf(err, errlen, "schema_migrations: %s", msg);
 		return -1;
 	}

@@ -18,13 +18,12 @@
 #define MRN_ATTEMPTS 5
 #define NOTES_MAX 10000
 
-
 /* The patient object of the contract, built by PostgreSQL in one pass. Times are RFC 3339 UTC (the
  * connection's time zone is UTC). fertility_score comes with the assessment feature. */
 #define PATIENT_JSON                                                                               \
 	"json_build_object('id', p.id, 'medical_record_number', p.mrn, 'name', p.name,"            \
 	" 'date_of_birth', p.date_of_birth,"                                                       \
-	" 'age', date_part('year', age(current_date, p.date_of_birth))::int,"                     \
+	" 'age', date_part('year', age(current_date, p.date_of_birth))::int,"                      \
 	" 'sex', p.sex, 'phone', p.phone, 'email', p.email, 'partner_id', p.partner_id,"           \
 	" 'notes', p.notes, 'fertility_score', NULL,"                                              \
 	" 'document_count', (SELECT count(*) FROM documents d"                                     \
@@ -32,10 +31,15 @@
 	" 'created_at', to_char(p.created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                  \
 	" 'updated_at', to_char(p.updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
 #define PATIENT_KEY "(extract(epoch from p.created_at) * 1000000)::bigint, p.id"
-#define LIST_NEXT " AND (p.created_at, p.id) < ($1::timestamptz, $2::uuid) ORDER BY p.created_at DESC, p.id DESC LIMIT $3"
-#define LIST_PREV " AND (p.created_at, p.id) > ($1::timestamptz, $2::uuid) ORDER BY p.created_at, p.id LIMIT $3"
+#define LIST_NEXT                                                                                  \
+	" AND (p.created_at, p.id) < ($1::timestamptz, $2::uuid) ORDER BY p.created_at DESC, "     \
+	"p.id DESC LIMIT $3"
+#define LIST_PREV                                                                                  \
+	" AND (p.created_at, p.id) > ($1::timestamptz, $2::uuid) ORDER BY p.created_at, p.id "     \
+	"LIMIT $3"
 #define SEARCH " AND (p.mrn LIKE upper($4) || '%' OR p.name ILIKE '%' || $4 || '%')"
-#define LIST_FROM "SELECT " PATIENT_JSON ", " PATIENT_KEY " FROM patients p WHERE p.archived_at IS NULL"
+#define LIST_FROM                                                                                  \
+	"SELECT " PATIENT_JSON ", " PATIENT_KEY " FROM patients p WHERE p.archived_at IS NULL"
 
 static const struct db_stmt stmts[] = {
     {"patient_get",
@@ -136,7 +140,9 @@ load_patient(struct req *r, const char *id, struct loaded *l)
 	}
 	l->view = parse_json_text(PQgetvalue(res, 0, 0));
 	snprintf(l->version, sizeof(l->version), "%s", PQgetvalue(res, 0, 1));
-#define COL() (PQgetisnull(res, 0, c) ? (c++, (const char *)NULL) : arena_strdup(r->arena, PQgetvalue(res, 0, c++)))
+#define COL()                                                                                      \
+	(PQgetisnull(res, 0, c) ? (c++, (const char *)NULL)                                        \
+	                        : arena_strdup(r->arena, PQgetvalue(res, 0, c++)))
 	l->cur.mrn = COL();
 	l->cur.name = COL();
 	l->cur.dob = COL();
@@ -172,15 +178,21 @@ json_string(struct req *r, const char *key, struct json_object *v, const char **
 
 /* Applies one input member to p, recording a fields error for a bad value. */
 static void
-apply_field(struct req *r, const char *key, struct json_object *v, bool creating,
-	    struct patient *p)
+apply_field(struct req *r, const char *key, struct json_object *v, bool creating, struct patient *p)
 {
 	const char *s, *msg = NULL;
 	char norm[37];
 	int y, m, d;
 
-	static const char *const known[] = {"medical_record_number", "name", "date_of_birth", "sex",
-					    "phone", "email", "partner_id", "notes", NULL};
+	static const char *const known[] = {"medical_record_number",
+	                                    "name",
+	                                    "date_of_birth",
+	                                    "sex",
+	                                    "phone",
+	                                    "email",
+	                                    "partner_id",
+	                                    "notes",
+	                                    NULL};
 
 	if (!in_list(known, key)) {
 		req_invalid(r, key, "is not a known field");
@@ -227,7 +239,7 @@ apply_field(struct req *r, const char *key, struct json_object *v, bool creating
  * FV_EINVAL with r->err_fields naming every bad field, or a database error. */
 static enum fv_err
 apply_input(struct req *r, struct json_object *in, bool creating, const char *self_id,
-	    struct patient *p)
+            struct patient *p)
 {
 	static const char *const required[] = {"name", "date_of_birth", "sex", NULL};
 	const char *const *k;
@@ -253,7 +265,8 @@ apply_input(struct req *r, struct json_object *in, bool creating, const char *se
 			if ((e = db_exec("patient_exists", 1, params, &res)) != FV_OK)
 				return e;
 			if (PQntuples(res) == 0)
-				req_invalid(r, "partner_id", "must be the id of an existing patient");
+				req_invalid(r, "partner_id",
+				            "must be the id of an existing patient");
 			PQclear(res);
 		}
 	}
@@ -266,7 +279,7 @@ static enum fv_err
 read_input(struct req *r, struct json_object **in, const char **etag)
 {
 	static const char *const nullable[] = {"medical_record_number", "phone", "email",
-					       "partner_id", NULL};
+	                                       "partner_id", NULL};
 	const struct kvlist *form = &r->form;
 	size_t i;
 
@@ -281,10 +294,9 @@ read_input(struct req *r, struct json_object **in, const char **etag)
 			*etag = v[0] ? v : NULL;
 		if (in_list(form_extra, k))
 			continue;
-		json_object_object_add(*in, k,
-				       v[0] == '\0' && in_list(nullable, k)
-					   ? NULL
-					   : json_object_new_string(v));
+		json_object_object_add(
+		    *in, k,
+		    v[0] == '\0' && in_list(nullable, k) ? NULL : json_object_new_string(v));
 	}
 	return FV_OK;
 }
@@ -292,7 +304,7 @@ read_input(struct req *r, struct json_object **in, const char **etag)
 /* The form page's view: the submitted or current values, the errors next to their fields. */
 static struct json_object *
 form_view(struct req *r, const char *title, const char *action, const struct patient *p,
-	  const char *etag, const char *problem)
+          const char *etag, const char *problem)
 {
 	struct json_object *view = json_object_new_object(), *form = json_object_new_object();
 	struct json_object *opts = json_object_new_array();
@@ -311,7 +323,7 @@ form_view(struct req *r, const char *title, const char *action, const struct pat
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "value", json_object_new_string(*s));
 		json_object_object_add(o, "selected",
-				       json_object_new_boolean(p->sex && strcmp(p->sex, *s) == 0));
+		                       json_object_new_boolean(p->sex && strcmp(p->sex, *s) == 0));
 		json_object_array_add(opts, o);
 	}
 	json_object_object_add(view, "title", json_object_new_string(title));
@@ -356,8 +368,8 @@ patients_create(struct req *r)
 		goto out;
 	/* A server-assigned MRN can collide with one a client chose; take the next number. */
 	for (attempt = 0; attempt < MRN_ATTEMPTS; attempt++) {
-		const char *params[8] = {p.mrn, p.name, p.dob, p.sex, p.phone, p.email, p.partner_id,
-					 p.notes};
+		const char *params[8] = {p.mrn,   p.name,  p.dob,        p.sex,
+		                         p.phone, p.email, p.partner_id, p.notes};
 		PGresult *res;
 
 		/* ON CONFLICT DO NOTHING: a taken MRN returns no row and leaves the transaction
@@ -391,7 +403,7 @@ patients_create(struct req *r)
 out:
 	if (r->page && (e == FV_EINVAL || e == FV_ECONFLICT))
 		e = resp_page(r, 400, "patient_form",
-			      form_view(r, "New patient", "/patients", &p, NULL, NULL));
+		              form_view(r, "New patient", "/patients", &p, NULL, NULL));
 	json_object_put(in);
 	return e;
 }
@@ -402,7 +414,7 @@ patients_new_form(struct req *r)
 	struct patient p = {0};
 
 	return resp_page(r, 200, "patient_form",
-			 form_view(r, "New patient", "/patients", &p, NULL, NULL));
+	                 form_view(r, "New patient", "/patients", &p, NULL, NULL));
 }
 
 enum fv_err
@@ -440,10 +452,10 @@ patients_edit_form(struct req *r)
 	json_object_put(l.view);
 	if ((e = auth_audit(r, "patient.read", "patient", id, "success")) != FV_OK)
 		return e;
-	return resp_page(
-	    r, 200, "patient_form",
-	    form_view(r, "Edit patient", arena_printf(r->arena, "/patients/%s/edit", id), &l.cur,
-		      etag, NULL));
+	return resp_page(r, 200, "patient_form",
+	                 form_view(r, "Edit patient",
+	                           arena_printf(r->arena, "/patients/%s/edit", id), &l.cur, etag,
+	                           NULL));
 }
 
 enum fv_err
@@ -467,9 +479,9 @@ patients_update(struct req *r)
 	if ((e = apply_input(r, in, false, id, &l.cur)) != FV_OK)
 		goto out;
 
-	const char *params[10] = {id,	   l.version,	   l.cur.mrn,	l.cur.name,
-				  l.cur.dob, l.cur.sex,	   l.cur.phone, l.cur.email,
-				  l.cur.partner_id, l.cur.notes};
+	const char *params[10] = {
+	    id,        l.version,   l.cur.mrn,   l.cur.name,       l.cur.dob,
+	    l.cur.sex, l.cur.phone, l.cur.email, l.cur.partner_id, l.cur.notes};
 	PGresult *res;
 
 	if ((e = db_exec("patient_update", 10, params, &res)) == FV_ECONFLICT) {
@@ -479,7 +491,8 @@ patients_update(struct req *r)
 	if (e != FV_OK)
 		goto out;
 	if (PQntuples(res) == 0)
-		e = resp_if_match(r, "", etag, "patient"); /* changed between our read and our write */
+		e = resp_if_match(r, "", etag,
+		                  "patient"); /* changed between our read and our write */
 	PQclear(res);
 	if (e != FV_OK || (e = auth_audit(r, "patient.update", "patient", id, "success")) != FV_OK)
 		goto out;
@@ -495,12 +508,13 @@ patients_update(struct req *r)
 	l.view = NULL;
 out:
 	if (r->page && (e == FV_EINVAL || e == FV_ECONFLICT || e == FV_EPRECOND) && l.view) {
-		/* The person's input is kept; on a stale form the new etag lets them save it anyway. */
+		/* The person's input is kept; on a stale form the new etag lets them save it
+		 * anyway. */
 		const char *problem = e == FV_EPRECOND ? r->err_msg : NULL;
 		e = resp_page(r, e == FV_EPRECOND ? 412 : 400, "patient_form",
-			      form_view(r, "Edit patient",
-					arena_printf(r->arena, "/patients/%s/edit", id), &l.cur,
-					etag, problem));
+		              form_view(r, "Edit patient",
+		                        arena_printf(r->arena, "/patients/%s/edit", id), &l.cur,
+		                        etag, problem));
 	}
 	json_object_put(l.view);
 	json_object_put(in);
@@ -520,7 +534,8 @@ patients_archive(struct req *r)
 		return e;
 	etag = resp_etag_of(r, l.view);
 	json_object_put(l.view);
-	if (!r->page && (e = resp_if_match(r, req_param(r, "HTTP_IF_MATCH"), etag, "patient")) != FV_OK)
+	if (!r->page &&
+	    (e = resp_if_match(r, req_param(r, "HTTP_IF_MATCH"), etag, "patient")) != FV_OK)
 		return e;
 	params[0] = id;
 	params[1] = l.version;
@@ -607,18 +622,19 @@ patients_list(struct req *r)
 	if (lim && (msg = v_int(lim, 1, PAGE_MAX, &limit)) != NULL)
 		req_invalid(r, "limit", msg);
 	if (cur && cur[0] && cursor_decode(cur, &c) != 0)
-		req_invalid(r, "cursor", "is not a cursor this server issued; start from the first page");
+		req_invalid(r, "cursor",
+		            "is not a cursor this server issued; start from the first page");
 	if (r->err_fields)
 		return FV_EINVAL;
 
 	const char *params[4] = {NULL, NULL, arena_printf(r->arena, "%lld", limit + 1),
-				 like_literal(r->arena, q)};
+	                         like_literal(r->arena, q)};
 	cursor_params(r->arena, &c, &params[0], &params[1]);
 	const char *stmt = c.backward ? "patient_list_prev" : "patient_list_next";
 
 	if ((e = auth_audit(r, "patient.list", "patient", NULL, "success")) != FV_OK ||
 	    (e = q[0] ? db_query(c.backward ? search_prev : search_next, 4, params, &res)
-		      : db_exec(stmt, 3, params, &res)) != FV_OK)
+	              : db_exec(stmt, 3, params, &res)) != FV_OK)
 		return e;
 	n = PQntuples(res);
 	more = n > limit;
@@ -651,9 +667,9 @@ patients_list(struct req *r)
 	json_object_object_add(view, "has_items", json_object_new_boolean(n > 0));
 	if (next)
 		json_object_object_add(view, "next_url",
-				       json_object_new_string(list_url(r, q, next, limit)));
+		                       json_object_new_string(list_url(r, q, next, limit)));
 	if (prev)
 		json_object_object_add(view, "prev_url",
-				       json_object_new_string(list_url(r, q, prev, limit)));
+		                       json_object_new_string(list_url(r, q, prev, limit)));
 	return resp_page(r, 200, "patient_list", view);
 }

@@ -13,8 +13,9 @@ queue_push(const char *document_id)
 	enum fv_err e = redis_command(&r, "LPUSH %s %s", QUEUE_KEY, document_id);
 
 	if (e != FV_OK) {
-		log_msg("queue: document %s not queued (redis unavailable); the sweep will queue it",
-			document_id);
+		log_msg(
+		    "queue: document %s not queued (redis unavailable); the sweep will queue it",
+		    document_id);
 		return e;
 	}
 	freeReplyObject(r);
@@ -35,9 +36,9 @@ queue_requeue_stale(long older_than, long *count)
 	/* Touching queued_at keeps a document from being queued again on every sweep while its job
 	 * waits behind others. */
 	if ((e = db_query("UPDATE documents SET queued_at = clock_timestamp()"
-			  " WHERE status = 'queued' AND archived_at IS NULL"
-			  " AND queued_at < now() - $1::bigint * interval '1 second' RETURNING id",
-			  1, params, &res)) != FV_OK)
+	                  " WHERE status = 'queued' AND archived_at IS NULL"
+	                  " AND queued_at < now() - $1::bigint * interval '1 second' RETURNING id",
+	                  1, params, &res)) != FV_OK)
 		return e;
 	for (i = 0; i < PQntuples(res) && e == FV_OK; i++)
 		if ((e = queue_push(PQgetvalue(res, i, 0))) == FV_OK)

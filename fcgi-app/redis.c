@@ -71,7 +71,7 @@ ensure(void)
 	if (ctx != NULL)
 		return FV_OK;
 	ctx = sock[0] ? redisConnectUnixWithTimeout(sock, connect_tv)
-		      : redisConnectWithTimeout(host, port, connect_tv);
+	              : redisConnectWithTimeout(host, port, connect_tv);
 	if (ctx == NULL || ctx->err) {
 		log_msg("redis: connect failed: %s", ctx ? ctx->errstr : "out of memory");
 		redis_close();

@@ -31,7 +31,7 @@ new_request_id(struct arena *a)
 
 enum fv_err
 req_begin(struct req *r, FCGX_Request *fcgx, struct arena *a, const struct fv_config *cfg,
-	  const struct tpl_set *tpl)
+          const struct tpl_set *tpl)
 {
 	const char *id, *uri, *errmsg;
 
@@ -63,7 +63,7 @@ req_begin(struct req *r, FCGX_Request *fcgx, struct arena *a, const struct fv_co
 	id = req_param(r, "HTTP_X_REQUEST_ID");
 	r->request_id = id && sane_request_id(id) ? id : new_request_id(a);
 	r->page = strncmp(r->path, "/api/", 5) != 0 && strcmp(r->path, "/api") != 0 &&
-		  strcmp(r->path, "/health") != 0 && strcmp(r->path, "/ready") != 0;
+	          strcmp(r->path, "/health") != 0 && strcmp(r->path, "/ready") != 0;
 	if (form_parse(a, r->query, strlen(r->query), &r->args, &errmsg) != 0)
 		return req_fail(r, FV_EINVAL, arena_printf(a, "query string: %s", errmsg));
 	return FV_OK;
@@ -122,9 +122,9 @@ req_read_body(struct req *r, size_t limit, char **data, size_t *len)
 			return req_fail(r, FV_EINVAL, "Content-Length is malformed");
 	}
 	if (n > limit)
-		return req_fail(r, FV_ETOOBIG,
-				arena_printf(r->arena, "request body is larger than %zu bytes",
-					     limit));
+		return req_fail(
+		    r, FV_ETOOBIG,
+		    arena_printf(r->arena, "request body is larger than %zu bytes", limit));
 	p = arena_alloc(r->arena, (size_t)n + 1);
 	got = n ? FCGX_GetStr(p, (int)n, r->fcgx->in) : 0;
 	if (got < 0 || (unsigned long long)got != n)
@@ -177,7 +177,7 @@ req_form_body(struct req *r, struct kvlist *out)
 	memset(out, 0, sizeof(*out));
 	if (!content_type_is(r, "application/x-www-form-urlencoded"))
 		return req_fail(r, FV_EMEDIATYPE,
-				"form must be sent as application/x-www-form-urlencoded");
+		                "form must be sent as application/x-www-form-urlencoded");
 	if ((e = req_read_body(r, r->cfg->max_json_body, &data, &len)) != FV_OK)
 		return e;
 	if (form_parse(r->arena, data, len, out, &errmsg) != 0)

@@ -28,16 +28,16 @@ struct req {
 	const char *method_name;
 	unsigned method; /* M_* bit, 0 when unknown */
 	const char *path;
-	const char *query; /* raw query string, "" when none */
+	const char *query;  /* raw query string, "" when none */
 	struct kvlist args; /* parsed query */
 	const char *request_id;
 	const char *remote_addr;
 	bool page; /* answer in HTML (else JSON) */
 	struct route_match match;
-	const char *user;	  /* authenticated user name, for the log; NULL when anonymous */
-	const char *user_id;	  /* and their id, for the audit trail */
-	struct credential *cred;  /* the session or token used; NULL when anonymous */
-	struct kvlist form;	  /* the urlencoded body of a page POST, parsed before authorization */
+	const char *user;        /* authenticated user name, for the log; NULL when anonymous */
+	const char *user_id;     /* and their id, for the audit trail */
+	struct credential *cred; /* the session or token used; NULL when anonymous */
+	struct kvlist form; /* the urlencoded body of a page POST, parsed before authorization */
 
 	/* Set by a handler before returning an error, read by the dispatcher. */
 	const char *err_msg;
@@ -56,7 +56,7 @@ struct req {
 /* Prepares r for the request just accepted on fcgx. Parses the query string; returns FV_EINVAL
  * with r->err_msg when it is malformed (the request can still be answered). */
 enum fv_err req_begin(struct req *r, FCGX_Request *fcgx, struct arena *a,
-		      const struct fv_config *cfg, const struct tpl_set *tpl);
+                      const struct fv_config *cfg, const struct tpl_set *tpl);
 /* Releases everything the request holds (the arena is reset by the caller). */
 void req_end(struct req *r);
 

@@ -14,26 +14,46 @@ static const char *
 status_text(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 206: return "Partial Content";
-	case 303: return "See Other";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 412: return "Precondition Failed";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 416: return "Range Not Satisfiable";
-	case 429: return "Too Many Requests";
-	case 503: return "Service Unavailable";
-	default: return status >= 500 ? "Internal Server Error" : "Status";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 206:
+		return "Partial Content";
+	case 303:
+		return "See Other";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 412:
+		return "Precondition Failed";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 416:
+		return "Range Not Satisfiable";
+	case 429:
+		return "Too Many Requests";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return status >= 500 ? "Internal Server Error" : "Status";
 	}
 }
 
@@ -105,7 +125,8 @@ resp_etag_of(struct req *r, struct json_object *obj)
 	return etag_of(r->arena, s, len);
 }
 
-/* true when the If-None-Match list names etag (or is "*"). Weak tags compare by their opaque part. */
+/* true when the If-None-Match list names etag (or is "*"). Weak tags compare by their opaque part.
+ */
 static int
 etag_listed(const char *list, const char *etag)
 {
@@ -130,10 +151,10 @@ resp_if_match(struct req *r, const char *if_match, const char *etag, const char 
 {
 	if (if_match == NULL || strcmp(if_match, "*") == 0 || strstr(if_match, etag) != NULL)
 		return FV_OK;
-	return req_fail(r, FV_EPRECOND,
-			arena_printf(r->arena,
-				     "the %s was changed since you read it; reload it and try again",
-				     what));
+	return req_fail(
+	    r, FV_EPRECOND,
+	    arena_printf(r->arena, "the %s was changed since you read it; reload it and try again",
+	                 what));
 }
 
 enum fv_err
@@ -160,14 +181,14 @@ resp_page(struct req *r, int status, const char *tpl, struct json_object *view)
 	json_object_object_add(view, "request_id", json_object_new_string(r->request_id));
 	if (r->cred) {
 		json_object_object_add(view, "current_user",
-				       json_object_new_string(r->cred->user.name));
+		                       json_object_new_string(r->cred->user.name));
 		json_object_object_add(view, "is_admin",
-				       json_object_new_boolean(r->cred->user.role == ROLE_ADMIN));
+		                       json_object_new_boolean(r->cred->user.role == ROLE_ADMIN));
 		json_object_object_add(view, "can_write",
-				       json_object_new_boolean(r->cred->user.role != ROLE_VIEWER));
+		                       json_object_new_boolean(r->cred->user.role != ROLE_VIEWER));
 		if (r->cred->kind == CRED_SESSION)
 			json_object_object_add(view, "csrf_token",
-					       json_object_new_string(r->cred->csrf));
+			                       json_object_new_string(r->cred->csrf));
 	}
 	if (tpl_render(r->tpl, tpl, view, &out, err, sizeof(err)) != 0) {
 		log_msg("%s template %s: %s", r->request_id, tpl, err);
@@ -267,13 +288,13 @@ write_head(struct req *r, long long length)
 	FCGX_FPrintF(out, "X-Request-Id: %s\r\n", r->request_id);
 	/* Every response: no sniffing, no framing, no inline script, no caching of health data. */
 	FCGX_PutS("X-Content-Type-Options: nosniff\r\n"
-		  "X-Frame-Options: DENY\r\n"
-		  "Referrer-Policy: same-origin\r\n"
-		  "Content-Security-Policy: default-src 'self'; script-src 'self'; "
-		  "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-		  "form-action 'self'; frame-ancestors 'none'\r\n"
-		  "Cache-Control: no-store\r\n",
-		  out);
+	          "X-Frame-Options: DENY\r\n"
+	          "Referrer-Policy: same-origin\r\n"
+	          "Content-Security-Policy: default-src 'self'; script-src 'self'; "
+	          "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+	          "form-action 'self'; frame-ancestors 'none'\r\n"
+	          "Cache-Control: no-store\r\n",
+	          out);
 	if (length >= 0)
 		FCGX_FPrintF(out, "Content-Length: %lld\r\n", length);
 	if (r->content_type)

@@ -35,7 +35,7 @@ void resp_error(struct req *r, enum fv_err e, const char *msg, struct json_objec
  * no error can be answered any more; a failure mid-body is ended by ending the request, which the
  * web server reports to the client as a cut-off response, never as complete. */
 void resp_stream_begin(struct req *r, int status, const char *content_type,
-		       unsigned long long length);
+                       unsigned long long length);
 int resp_stream_write(struct req *r, const void *p, size_t n);
 
 /* Writes status, headers and body to the FastCGI stream (nothing for a streamed response). */

@@ -8,7 +8,7 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } methods[] = {
-    {"GET", M_GET},	  {"HEAD", M_HEAD},	  {"POST", M_POST},	  {"PUT", M_PUT},
+    {"GET", M_GET},     {"HEAD", M_HEAD},     {"POST", M_POST},       {"PUT", M_PUT},
     {"PATCH", M_PATCH}, {"DELETE", M_DELETE}, {"OPTIONS", M_OPTIONS},
 };
 
@@ -70,7 +70,7 @@ match_pattern(const char *pattern, const char *path, struct arena *a, struct rou
 
 enum fv_err
 router_match(const struct route *table, size_t n, unsigned method, const char *path,
-	     struct arena *a, struct route_match *m)
+             struct arena *a, struct route_match *m)
 {
 	unsigned want = method == M_HEAD ? M_GET : method;
 	size_t i;

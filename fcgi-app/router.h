@@ -54,6 +54,6 @@ void method_allow_header(unsigned allow, char *out, size_t outlen);
 /* Looks up method+path. Returns FV_OK with m->route set; FV_EMETHOD when the path exists under
  * other methods (m->allow says which); FV_ENOTFOUND otherwise. HEAD matches GET routes. */
 enum fv_err router_match(const struct route *table, size_t n, unsigned method, const char *path,
-			 struct arena *a, struct route_match *m);
+                         struct arena *a, struct route_match *m);
 
 #endif

@@ -13,11 +13,12 @@ blocked(const char *kind, const char *who, long limit)
 	redisReply *r;
 	long left = 0;
 
-	if (redis_command(&r, "EVAL %s 1 fv:throttle:%s:%s %ld",
-			  "local n = tonumber(redis.call('GET', KEYS[1]) or '0');"
-			  " if n < tonumber(ARGV[1]) then return 0 end;"
-			  " local t = redis.call('TTL', KEYS[1]); if t < 1 then t = 1 end; return t",
-			  kind, who, limit) != FV_OK) {
+	if (redis_command(
+	        &r, "EVAL %s 1 fv:throttle:%s:%s %ld",
+	        "local n = tonumber(redis.call('GET', KEYS[1]) or '0');"
+	        " if n < tonumber(ARGV[1]) then return 0 end;"
+	        " local t = redis.call('TTL', KEYS[1]); if t < 1 then t = 1 end; return t",
+	        kind, who, limit) != FV_OK) {
 		log_msg("throttle: redis unavailable, login not throttled");
 		return 0;
 	}
@@ -43,9 +44,9 @@ count(const char *kind, const char *who)
 
 	/* The window starts at the first failure: the expiry is set only on a new key. */
 	if (redis_command(&r, "EVAL %s 1 fv:throttle:%s:%s %d",
-			  "local n = redis.call('INCR', KEYS[1]);"
-			  " if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end; return n",
-			  kind, who, THROTTLE_WINDOW) == FV_OK)
+	                  "local n = redis.call('INCR', KEYS[1]);"
+	                  " if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end; return n",
+	                  kind, who, THROTTLE_WINDOW) == FV_OK)
 		freeReplyObject(r);
 }
 

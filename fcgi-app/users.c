@@ -25,9 +25,9 @@ static const struct db_stmt stmts[] = {
 };
 
 static const char *const role_names[] = {[ROLE_NONE] = "none",
-					 [ROLE_VIEWER] = "viewer",
-					 [ROLE_CLINICIAN] = "clinician",
-					 [ROLE_ADMIN] = "admin"};
+                                         [ROLE_VIEWER] = "viewer",
+                                         [ROLE_CLINICIAN] = "clinician",
+                                         [ROLE_ADMIN] = "admin"};
 
 void
 users_init(void)
@@ -92,7 +92,7 @@ static int
 hash_password(const char *pw, char out[crypto_pwhash_STRBYTES])
 {
 	return crypto_pwhash_str(out, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				 crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	                         crypto_pwhash_MEMLIMIT_INTERACTIVE);
 }
 
 static void
@@ -125,7 +125,7 @@ user_authenticate(const char *name, const char *password, struct user *u)
 		found = PQntuples(res) == 1;
 	}
 	good = crypto_pwhash_str_verify(found ? PQgetvalue(res, 0, 3) : dummy, password,
-					strlen(password)) == 0;
+	                                strlen(password)) == 0;
 	if (found && good && strcmp(PQgetvalue(res, 0, 4), "f") == 0) {
 		fill_user(res, u);
 		e = FV_OK;
@@ -138,7 +138,7 @@ user_authenticate(const char *name, const char *password, struct user *u)
 
 enum fv_err
 user_create(const char *name, enum role role, const char *password, struct user *u,
-	    const char **msg)
+            const char **msg)
 {
 	char lname[USER_NAME_MAX + 1], hash[crypto_pwhash_STRBYTES];
 	const char *params[3];

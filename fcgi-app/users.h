@@ -40,7 +40,7 @@ enum fv_err user_authenticate(const char *name, const char *password, struct use
 /* Creates a user. FV_ECONFLICT when the name is taken; FV_EINVAL for a bad name, role or
  * password (*msg says which). */
 enum fv_err user_create(const char *name, enum role role, const char *password, struct user *u,
-			const char **msg);
+                        const char **msg);
 /* Sets a new password. FV_ENOTFOUND for an unknown user. */
 enum fv_err user_set_password(const char *name, const char *password, const char **msg);
 /* Disables (ending every session and token of the user at once) or enables a user. *u gets the

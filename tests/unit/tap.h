@@ -1,6 +1,7 @@
 /* tap.h: the unit tests' tiny harness. Each check prints one TAP line ("ok N - what" or
- * "not ok N - what" with the file and line); tap_done() prints the plan and the totals and returns the
- * exit status, so a test program ends with "return tap_done();". scripts/test counts the TAP lines. */
+ * "not ok N - what" with the file and line); tap_done() prints the plan and the totals and returns
+ * the exit status, so a test program ends with "return tap_done();". scripts/test counts the TAP
+ * lines. */
 #ifndef FV_TAP_H
 #define FV_TAP_H
 

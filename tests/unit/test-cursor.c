@@ -12,7 +12,7 @@ b64(struct arena *a, const char *plain)
 	char *out = arena_alloc(a, len);
 
 	sodium_bin2base64(out, len, (const unsigned char *)plain, n,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	return out;
 }
 
@@ -23,9 +23,9 @@ main(void)
 	struct cursor c = {.backward = false, .micros = 1732872248123456LL}, d;
 	static const char *const forged[] = {
 	    "n1732872248123456.0b8f3c2e-1d2a-4b7e-9f00-123456789abc", /* valid text, not base64 */
-	    "",
-	    "!!!!",
-	    "bjE3MzI4NzIyNDgxMjM0NTYuMGI4ZjNjMmUtMWQyYS00YjdlLTlmMDAtMTIzNDU2Nzg5YWJj=", /* padding */
+	    "", "!!!!",
+	    "bjE3MzI4NzIyNDgxMjM0NTYuMGI4ZjNjMmUtMWQyYS00YjdlLTlmMDAtMTIzNDU2Nzg5YWJj=", /* padding
+	                                                                                  */
 	};
 	static const char *const bad_plain[] = {
 	    "x1.0b8f3c2e-1d2a-4b7e-9f00-123456789abc",

@@ -812,19 +812,19 @@ static void
 test_local_path(void)
 {
 	static const char *const good[] = {"/", "/patients", "/patients?q=a%2Fb&cursor=x",
-					   "/patients/new#top", NULL};
+	                                   "/patients/new#top", NULL};
 	static const char *const bad[] = {"",
-					  "patients",
-					  "//evil.example",
-					  "///evil.example",
-					  "/\\evil.example",
-					  "/a\\b",
-					  "https://evil.example",
-					  "javascript:alert(1)",
-					  "/a\r\nSet-Cookie: x=1",
-					  "/a\tb",
-					  "/a\x7f",
-					  NULL};
+	                                  "patients",
+	                                  "//evil.example",
+	                                  "///evil.example",
+	                                  "/\\evil.example",
+	                                  "/a\\b",
+	                                  "https://evil.example",
+	                                  "javascript:alert(1)",
+	                                  "/a\r\nSet-Cookie: x=1",
+	                                  "/a\tb",
+	                                  "/a\x7f",
+	                                  NULL};
 	const char *const *p;
 	char longpath[2100];
 

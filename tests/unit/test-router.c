@@ -2,9 +2,24 @@
 #include "router.h"
 #include "tap.h"
 
-static enum fv_err h_a(struct req *r) { (void)r; return FV_OK; }
-static enum fv_err h_b(struct req *r) { (void)r; return FV_OK; }
-static enum fv_err h_c(struct req *r) { (void)r; return FV_OK; }
+static enum fv_err
+h_a(struct req *r)
+{
+	(void)r;
+	return FV_OK;
+}
+static enum fv_err
+h_b(struct req *r)
+{
+	(void)r;
+	return FV_OK;
+}
+static enum fv_err
+h_c(struct req *r)
+{
+	(void)r;
+	return FV_OK;
+}
 
 static const struct route table[] = {
     {"/", M_GET, h_a, 0, NULL},
@@ -26,9 +41,11 @@ main(void)
 	char allow[128];
 
 	OK(router_match(table, N, M_GET, "/", a, &m) == FV_OK && m.route == &table[0], "root");
-	OK(router_match(table, N, M_GET, "/api/v1/patients", a, &m) == FV_OK && m.route->handler == h_a,
+	OK(router_match(table, N, M_GET, "/api/v1/patients", a, &m) == FV_OK &&
+	       m.route->handler == h_a,
 	   "GET list");
-	OK(router_match(table, N, M_POST, "/api/v1/patients", a, &m) == FV_OK && m.route->handler == h_b,
+	OK(router_match(table, N, M_POST, "/api/v1/patients", a, &m) == FV_OK &&
+	       m.route->handler == h_b,
 	   "POST list");
 	OK(router_match(table, N, M_GET, "/api/v1/patients/abc", a, &m) == FV_OK && m.nparams == 1,
 	   "capture one segment");
@@ -36,20 +53,25 @@ main(void)
 	OK(router_match(table, N, M_HEAD, "/api/v1/patients/abc", a, &m) == FV_OK &&
 	       m.route->handler == h_c,
 	   "HEAD uses the GET route");
-	OK(router_match(table, N, M_GET, "/patients/new", a, &m) == FV_OK && m.route->handler == h_b,
+	OK(router_match(table, N, M_GET, "/patients/new", a, &m) == FV_OK &&
+	       m.route->handler == h_b,
 	   "literal row before the pattern row wins");
-	OK(router_match(table, N, M_GET, "/a/1/b/2", a, &m) == FV_OK && m.nparams == 2, "two captures");
+	OK(router_match(table, N, M_GET, "/a/1/b/2", a, &m) == FV_OK && m.nparams == 2,
+	   "two captures");
 	STR_EQ(m.params[1], "2", "second capture");
 	OK(router_match(table, N, M_GET, "/api/v1/patients/", a, &m) == FV_ENOTFOUND,
 	   "empty capture is not a match");
 	OK(router_match(table, N, M_GET, "/api/v1/patients/a/b", a, &m) == FV_ENOTFOUND,
 	   "extra segment");
 	OK(router_match(table, N, M_GET, "/api/v1/patient", a, &m) == FV_ENOTFOUND, "prefix only");
-	OK(router_match(table, N, M_GET, "/api/v1/patientsx", a, &m) == FV_ENOTFOUND, "longer literal");
-	OK(router_match(table, N, M_GET, "api/v1/patients", a, &m) == FV_ENOTFOUND, "no leading slash");
+	OK(router_match(table, N, M_GET, "/api/v1/patientsx", a, &m) == FV_ENOTFOUND,
+	   "longer literal");
+	OK(router_match(table, N, M_GET, "api/v1/patients", a, &m) == FV_ENOTFOUND,
+	   "no leading slash");
 	OK(router_match(table, N, M_GET, "", a, &m) == FV_ENOTFOUND, "empty path");
 	OK(router_match(table, N, M_GET, "//", a, &m) == FV_ENOTFOUND, "double slash");
-	OK(router_match(table, N, M_PUT, "/api/v1/patients", a, &m) == FV_EMETHOD, "wrong method 405");
+	OK(router_match(table, N, M_PUT, "/api/v1/patients", a, &m) == FV_EMETHOD,
+	   "wrong method 405");
 	OK(m.allow == (M_GET | M_POST), "allow mask of the list");
 	method_allow_header(m.allow, allow, sizeof(allow));
 	STR_EQ(allow, "GET, HEAD, POST", "Allow header text");

@@ -34,6 +34,7 @@ main(void)
 	STR_EQ(role_name(ROLE_CLINICIAN), "clinician", "role names");
 
 	password_generate(gen, 20);
-	OK(strlen(gen) == 20 && strpbrk(gen, "0O1lI") == NULL, "generated passwords avoid look-alikes");
+	OK(strlen(gen) == 20 && strpbrk(gen, "0O1lI") == NULL,
+	   "generated passwords avoid look-alikes");
 	return tap_done();
 }
