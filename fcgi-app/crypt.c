@@ -12,6 +12,7 @@
 #include "crypt.h"
 #include "fileio.h"
 #include "log.h"
+#include "sha256.h"
 
 #define MAGIC "FVDS"
 #define VERSION 1
@@ -547,7 +548,7 @@ struct crypt_open {
 	crypt_out_fn out;
 	void *arg;
 	crypto_secretstream_xchacha20poly1305_state *st; /* sodium_malloc'ed */
-	crypto_hash_sha256_state sha;
+	fv_sha256_state sha;
 	enum phase phase;
 	size_t have, need; /* bytes gathered toward the current piece, and its size */
 	unsigned long long chunk;
@@ -574,7 +575,7 @@ crypt_open_new(struct keyring *kr, const unsigned char name[CRYPT_NAME_BYTES], c
 	o->kr = kr;
 	o->out = out;
 	o->arg = arg;
-	crypto_hash_sha256_init(&o->sha);
+	fv_sha256_init(&o->sha);
 	o->phase = P_HDR;
 	o->have = 0;
 	o->need = CRYPT_HEADER_BYTES;
@@ -635,9 +636,9 @@ step(struct crypt_open *o)
 		final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
 		if (!final && tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE)
 			return bad(o, "unexpected chunk tag");
-		crypto_hash_sha256_update(&o->sha, o->plain, mlen);
+		fv_sha256_update(&o->sha, o->plain, mlen);
 		if (final) {
-			crypto_hash_sha256_final(&o->sha, digest);
+			fv_sha256_final(&o->sha, digest);
 			/* Only reachable if an object was sealed under the wrong name: put checks
 			 * the hash, so this guards against a bug, not an attacker. */
 			if (sodium_memcmp(digest, o->ad + CRYPT_HEADER_BYTES, sizeof(digest)) != 0)

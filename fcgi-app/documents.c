@@ -22,6 +22,7 @@
 #include "multipart.h"
 #include "queue.h"
 #include "response.h"
+#include "sha256.h"
 #include "storage.h"
 
 #define READ_CHUNK 65536
@@ -157,7 +158,7 @@ struct upload {
 	struct req *r;
 	struct mp *mp;
 	int fd;
-	crypto_hash_sha256_state sha;
+	fv_sha256_state sha;
 	unsigned long long size, limit;
 	enum field field;
 	char value[FIELD_MAX + 1];
@@ -234,7 +235,7 @@ on_part_data(void *arg, const char *p, size_t n)
 		log_msg("%s upload: spool write failed: %s", u->r->request_id, strerror(errno));
 		return refuse(u, FV_EUNAVAIL, "the upload could not be stored; try again");
 	}
-	crypto_hash_sha256_update(&u->sha, (const unsigned char *)p, n);
+	fv_sha256_update(&u->sha, (const unsigned char *)p, n);
 	return 0;
 }
 
@@ -339,7 +340,7 @@ documents_upload(struct req *r)
 		        strerror(errno));
 		return FV_EUNAVAIL;
 	}
-	crypto_hash_sha256_init(&u.sha);
+	fv_sha256_init(&u.sha);
 	if ((e = receive(r, &u)) != FV_OK)
 		goto out;
 	if (u.size == 0) {
@@ -353,7 +354,7 @@ documents_upload(struct req *r)
 		e = req_fail(r, e, msg); /* resp_error hides the message of an internal error */
 		goto out;
 	}
-	crypto_hash_sha256_final(&u.sha, digest);
+	fv_sha256_final(&u.sha, digest);
 	sodium_bin2hex(sha, sizeof(sha), digest, sizeof(digest));
 	snprintf(size, sizeof(size), "%llu", u.size);
 	params[0] = pid;

@@ -33,7 +33,7 @@
 #define CHUNK (64 * 1024)
 /* libmagic reads at most this much: the types we care about are decided by their first bytes,
  * and our own checks read the rest of the file. */
-#define MAGIC_BYTES 1048576
+#define MAGIC_BYTES 65536
 #define ACCEPTED "accepted: PDF, PNG, JPEG, TIFF, plain text"
 #define MSG_IO "could not read the uploaded file"
 #define MSG_OOM "out of memory while checking the uploaded file"
@@ -2085,6 +2085,14 @@ filetype_init(char *err, size_t errlen)
 		return -1;
 	}
 	magic_setparam(cookie, MAGIC_PARAM_BYTES_MAX, &bytes);
+	/* Classify a line of text once now: the pages of the magic database that the text tests
+	 * read, and libmagic's first-use allocations, are then part of the process from its start
+	 * instead of landing on its first upload. */
+	{
+		static const char warm[] = "FertiVision: libmagic warm-up\n";
+
+		(void)magic_buffer(cookie, warm, sizeof(warm) - 1);
+	}
 	/* Decoders report through these; the responder's stderr is its log. */
 	TIFFSetErrorHandler(tiff_silent);
 	TIFFSetWarningHandler(tiff_silent);

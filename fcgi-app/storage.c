@@ -11,6 +11,7 @@
 #include "crypt.h"
 #include "fileio.h"
 #include "log.h"
+#include "sha256.h"
 #include "storage.h"
 
 #define KEY_REFRESH_SECONDS 60
@@ -152,7 +153,7 @@ struct seal_src {
 	uint64_t size, done;
 	unsigned char name[CRYPT_NAME_BYTES];
 	struct crypt_seal seal;
-	crypto_hash_sha256_state sha;
+	fv_sha256_state sha;
 	char key_id[CRYPT_KEY_ID_SIZE];
 	size_t pos, len; /* unread part of frame */
 	bool sealed_last;
@@ -181,7 +182,7 @@ seal_rewind(void *arg)
 	/* A fresh header, so a retried upload never reuses a nonce with different bytes. */
 	if (crypt_seal_begin(&ss->seal, ss->kr, ss->name, ss->frame, ss->key_id) != 0)
 		return seal_fail(ss, "out of memory", 0);
-	crypto_hash_sha256_init(&ss->sha);
+	fv_sha256_init(&ss->sha);
 	ss->done = 0;
 	ss->pos = 0;
 	ss->len = CRYPT_HEADER_BYTES;
@@ -205,11 +206,11 @@ seal_next(struct seal_src *ss)
 		return seal_fail(ss, "the file shrank while being stored", 0);
 	ss->done += want;
 	final = ss->done == ss->size;
-	crypto_hash_sha256_update(&ss->sha, ss->plain, want);
+	fv_sha256_update(&ss->sha, ss->plain, want);
 	if (final) {
 		if (fd_read_full(ss->fd, &extra, 1) != 0)
 			return seal_fail(ss, "the file grew while being stored", 0);
-		crypto_hash_sha256_final(&ss->sha, digest);
+		fv_sha256_final(&ss->sha, digest);
 		/* Checked before the final chunk is sealed: an object under a wrong name is never
 		 * completed, so it can never be read back. */
 		if (sodium_memcmp(digest, ss->name, sizeof(digest)) != 0)
