@@ -126,7 +126,7 @@ set_disabled(struct req *r, bool disabled)
 		return req_fail(r, FV_ENOTFOUND, "user not found");
 	if (disabled && r->cred && strcmp(id, r->cred->user.id) == 0)
 		return req_fail(r, FV_EINVAL, "you cannot disable your own account");
-	e = user_set_disabled(id, disabled, &u);
+	e = user_set_disabled(id, true, disabled, &u);
 	if (e == FV_ENOTFOUND)
 		return req_fail(r, e, "user not found");
 	if (e != FV_OK || (e = auth_audit(r, disabled ? "user.disable" : "user.enable", "user",

@@ -154,7 +154,7 @@ cmd_user(int argc, char **argv, const struct fv_config *cfg)
 
 		generated = false;
 		if ((msg = user_name_check(name, lname)) == NULL)
-			e = user_set_disabled(lname, sub[0] == 'd', &u);
+			e = user_set_disabled(lname, false, sub[0] == 'd', &u);
 		else
 			e = FV_EINVAL;
 	} else {

@@ -18,8 +18,9 @@ static const struct db_stmt stmts[] = {
      "UPDATE users SET password_hash = $2, updated_at = now() WHERE username = $1 RETURNING id", 2},
     {"user_disable",
      "UPDATE users SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, now()) END,"
-     " updated_at = now() WHERE id::text = $1 OR username = $1 RETURNING id, username, role",
-     2},
+     " updated_at = now() WHERE CASE WHEN $3 THEN id::text = $1 ELSE username = $1 END"
+     " RETURNING id, username, role",
+     3},
     {"user_revoke_all",
      "UPDATE credentials SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", 1},
 };
@@ -194,14 +195,15 @@ user_set_password(const char *name, const char *password, const char **msg)
 }
 
 enum fv_err
-user_set_disabled(const char *id_or_name, bool disabled, struct user *u)
+user_set_disabled(const char *who, bool by_id, bool disabled, struct user *u)
 {
-	const char *params[2] = {id_or_name, disabled ? "true" : "false"};
+	/* By id or by name, never either: a user name may itself look like a UUID. */
+	const char *params[3] = {who, disabled ? "true" : "false", by_id ? "true" : "false"};
 	PGresult *res;
 	enum fv_err e;
 
 	memset(u, 0, sizeof(*u));
-	if ((e = db_exec("user_disable", 2, params, &res)) != FV_OK)
+	if ((e = db_exec("user_disable", 3, params, &res)) != FV_OK)
 		return e;
 	if (PQntuples(res) != 1) {
 		PQclear(res);

@@ -45,7 +45,7 @@ enum fv_err user_create(const char *name, enum role role, const char *password, 
 enum fv_err user_set_password(const char *name, const char *password, const char **msg);
 /* Disables (ending every session and token of the user at once) or enables a user. *u gets the
  * user. FV_ENOTFOUND for an unknown user. Runs inside the caller's transaction when one is open. */
-enum fv_err user_set_disabled(const char *id_or_name, bool disabled, struct user *u);
+enum fv_err user_set_disabled(const char *who, bool by_id, bool disabled, struct user *u);
 /* A user by name (any status). */
 enum fv_err user_find(const char *name, struct user *u, bool *disabled);
 

@@ -152,3 +152,19 @@ class KeygenTest(AuthCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DisableByNameTest(AuthCase):
+    def test_a_name_that_looks_like_another_users_id(self):
+        """`user disable NAME` disables that user only, even when the name is another user's id."""
+        victim = user_name("victim")
+        stack_ctl("admin", "user", "add", victim, "--role", "viewer", "--password-stdin",
+                  input="pw-long-enough")
+        victim_id = psql("SELECT id FROM users WHERE username = %s" % sql_literal(victim))
+        stack_ctl("admin", "user", "add", victim_id, "--role", "viewer", "--password-stdin",
+                  input="pw-long-enough")
+        stack_ctl("admin", "user", "disable", victim_id)
+        self.assertEqual(psql("SELECT disabled_at IS NULL FROM users WHERE username = %s"
+                              % sql_literal(victim)), "t", "the user whose id was the name stays active")
+        self.assertEqual(psql("SELECT disabled_at IS NULL FROM users WHERE username = %s"
+                              % sql_literal(victim_id)), "f", "the named user is disabled")
