@@ -40,8 +40,9 @@ fv_require_root() {
 
 FV_BUILD_PACKAGES=(autoconf automake libtool pkg-config gcc make libfcgi-dev libpq-dev
     libhiredis-dev libjson-c-dev libsodium-dev libmagic-dev libcurl4-openssl-dev
-    libpoppler-glib-dev libpng-dev libjpeg62-turbo-dev libtiff-dev zlib1g-dev libssl-dev)
-FV_RUNTIME_PACKAGES=(postgresql postgresql-contrib redis-server spawn-fcgi curl python3)
+    libpoppler-glib-dev libpng-dev libjpeg62-turbo-dev libtiff-dev zlib1g-dev libssl-dev
+    libtesseract-dev libleptonica-dev libcairo2-dev)
+FV_RUNTIME_PACKAGES=(postgresql postgresql-contrib redis-server spawn-fcgi curl python3 tesseract-ocr-eng)
 
 fv_pkg_installed() {
     [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]

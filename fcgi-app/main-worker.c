@@ -1,0 +1,8 @@
+/* main-worker.c: fv-worker. */
+#include "worker.h"
+
+int
+main(void)
+{
+	return worker_run();
+}
