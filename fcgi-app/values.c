@@ -1,11 +1,1270 @@
-/* values.c: lab values from text (see values.h). */
+/* values.c: lab values from text (see values.h).
+ *
+ * The text is read line by line, as the layout-preserving extraction writes it: a table row is one
+ * line (label, result, flag, unit, range in any order), prose is wrapped lines. Every occurrence of
+ * a label (a synonym table below) starts a forward scan for its result: words, flags, dot leaders
+ * and reference ranges are passed over; the first lone number is the result, unless something says
+ * it is not (a threshold word, a unit of another dimension, another label first, an implausible
+ * magnitude). The first occurrence that yields a result wins; "not done" and the like mark an
+ * analyte as listed without one. Words that mean different things in different reports ("Volume",
+ * "Concentration", "pH") count only in a semen-analysis context. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "values.h"
 
+#define LINE_MAX_BYTES 1024
+#define MAX_FILLER_WORDS 6
+
+/* --- the analytes ----------------------------------------------------------------------------- */
+
+struct key_info {
+	const char *name, *unit;
+	double min, max;       /* plausible canonical values; outside = not a result */
+	double ref_lo, ref_hi; /* published reference, canonical units; NAN = no bound */
+	const char *reference;
+};
+
+static const struct key_info keys[V_KEY_COUNT] = {
+    [V_AMH] = {"amh", "ng/mL", 0, 100, 1.0, 3.5, "1.0-3.5 ng/mL"},
+    [V_FSH] = {"fsh", "IU/L", 0, 300, 3.5, 12.5, "3.5-12.5 IU/L (follicular)"},
+    [V_LH] = {"lh", "IU/L", 0, 300, 2.4, 12.6, "2.4-12.6 IU/L (follicular)"},
+    [V_ESTRADIOL] = {"estradiol", "pg/mL", 0, 20000, 12.5, 166, "12.5-166 pg/mL (follicular)"},
+    [V_PROGESTERONE] = {"progesterone", "ng/mL", 0, 500, 0.2, 27.0, "0.2-27 ng/mL"},
+    [V_PROLACTIN] = {"prolactin", "ng/mL", 0, 2000, 4.8, 23.3, "4.8-23.3 ng/mL"},
+    [V_TSH] = {"tsh", "mIU/L", 0, 200, 0.27, 4.2, "0.27-4.20 mIU/L"},
+    [V_TESTOSTERONE] = {"testosterone", "ng/dL", 0, 5000, 8, 48, "8-48 ng/dL (women)"},
+    [V_AFC] = {"afc", "count", 0, 150, 7, 24, "7-24 follicles"},
+    [V_ENDOMETRIAL_THICKNESS] = {"endometrial_thickness", "mm", 0.5, 40, 7, 14,
+                                 "7-14 mm (mid-cycle)"},
+    [V_SEMEN_VOLUME] = {"semen_volume", "mL", 0, 20, 1.4, NAN, ">= 1.4 mL (WHO 2021)"},
+    [V_SEMEN_PH] = {"semen_ph", "pH", 5, 10, 7.2, NAN, ">= 7.2 (WHO 2021)"},
+    [V_SPERM_CONCENTRATION] = {"sperm_concentration", "million/mL", 0, 1000, 16, NAN,
+                               ">= 16 million/mL (WHO 2021)"},
+    [V_TOTAL_SPERM_COUNT] = {"total_sperm_count", "million", 0, 5000, 39, NAN,
+                             ">= 39 million (WHO 2021)"},
+    [V_TOTAL_MOTILITY] = {"total_motility", "%", 0, 100, 42, NAN, ">= 42% (WHO 2021)"},
+    [V_PROGRESSIVE_MOTILITY] = {"progressive_motility", "%", 0, 100, 30, NAN, ">= 30% (WHO 2021)"},
+    [V_NORMAL_MORPHOLOGY] = {"normal_morphology", "%", 0, 100, 4, NAN, ">= 4% (WHO 2021)"},
+    [V_VITALITY] = {"vitality", "%", 0, 100, 54, NAN, ">= 54% (WHO 2021)"},
+};
+
+/* Men's testosterone reference, used when the document is about a man. */
+#define MALE_T_LO 264
+#define MALE_T_HI 916
+
+const char *
+value_key_name(enum value_key k)
+{
+	return keys[k].name;
+}
+
+const char *
+value_key_unit(enum value_key k)
+{
+	return keys[k].unit;
+}
+
+const char *
+value_key_reference(enum value_key k)
+{
+	return keys[k].reference;
+}
+
+/* --- labels ----------------------------------------------------------------------------------- */
+
+enum label_flags {
+	L_SEMEN = 1,   /* counts only in a semen-analysis context */
+	L_PERCENT = 2, /* "41% progressive motility": the value may come just before the label */
+	L_SPERM_COUNT = 4, /* "sperm count": a concentration when its unit is per mL */
+};
+
+struct label {
+	const char *text; /* lower case; ' ' matches any run of spaces and hyphens */
+	enum value_key key;
+	int flags;
+};
+
+/* Longest first where one is the start of another. */
+static const struct label labels[] = {
+    {"anti mullerian hormone", V_AMH, 0},
+    {"anti muellerian hormone", V_AMH, 0},
+    {"anti miillerian hormone", V_AMH, 0},
+    {"antimullerian hormone", V_AMH, 0},
+    {"mullerian inhibiting substance", V_AMH, 0},
+    {"amh", V_AMH, 0},
+    {"follicle stimulating hormone", V_FSH, 0},
+    {"fsh", V_FSH, 0},
+    {"luteinizing hormone", V_LH, 0},
+    {"luteinising hormone", V_LH, 0},
+    {"lh", V_LH, 0},
+    {"oestradiol", V_ESTRADIOL, 0},
+    {"estradiol", V_ESTRADIOL, 0},
+    {"e2", V_ESTRADIOL, 0},
+    {"progesterone", V_PROGESTERONE, 0},
+    {"prolactin", V_PROLACTIN, 0},
+    {"prl", V_PROLACTIN, 0},
+    {"thyroid stimulating hormone", V_TSH, 0},
+    {"thyrotropin", V_TSH, 0},
+    {"tsh", V_TSH, 0},
+    {"testosterone", V_TESTOSTERONE, 0},
+    {"total antral follicle count", V_AFC, 0},
+    {"antral follicle count", V_AFC, 0},
+    {"antral follicular count", V_AFC, 0},
+    {"total antral follicles", V_AFC, 0},
+    {"afc", V_AFC, 0},
+    {"endometrial thickness", V_ENDOMETRIAL_THICKNESS, 0},
+    {"endometrial lining", V_ENDOMETRIAL_THICKNESS, 0},
+    {"endometrium", V_ENDOMETRIAL_THICKNESS, 0},
+    {"semen volume", V_SEMEN_VOLUME, 0},
+    {"ejaculate volume", V_SEMEN_VOLUME, 0},
+    {"volume", V_SEMEN_VOLUME, L_SEMEN},
+    {"semen ph", V_SEMEN_PH, 0},
+    {"ph", V_SEMEN_PH, L_SEMEN},
+    {"sperm concentration", V_SPERM_CONCENTRATION, 0},
+    {"sperm density", V_SPERM_CONCENTRATION, 0},
+    {"concentration", V_SPERM_CONCENTRATION, L_SEMEN},
+    {"total sperm count", V_TOTAL_SPERM_COUNT, 0},
+    {"total sperm number", V_TOTAL_SPERM_COUNT, 0},
+    {"total number of spermatozoa", V_TOTAL_SPERM_COUNT, 0},
+    {"total count", V_TOTAL_SPERM_COUNT, L_SEMEN},
+    {"sperm count", V_TOTAL_SPERM_COUNT, L_SPERM_COUNT},
+    {"total motility", V_TOTAL_MOTILITY, L_SEMEN | L_PERCENT},
+    {"motility", V_TOTAL_MOTILITY, L_SEMEN | L_PERCENT},
+    {"progressive motility", V_PROGRESSIVE_MOTILITY, L_SEMEN | L_PERCENT},
+    {"progressively motile", V_PROGRESSIVE_MOTILITY, L_SEMEN | L_PERCENT},
+    {"progressive", V_PROGRESSIVE_MOTILITY, L_SEMEN | L_PERCENT},
+    {"normal morphology", V_NORMAL_MORPHOLOGY, L_SEMEN | L_PERCENT},
+    {"normal forms", V_NORMAL_MORPHOLOGY, L_SEMEN | L_PERCENT},
+    {"morphology", V_NORMAL_MORPHOLOGY, L_SEMEN | L_PERCENT},
+    {"vitality", V_VITALITY, L_PERCENT},
+    {"viability", V_VITALITY, L_PERCENT},
+};
+#define NLABELS (sizeof(labels) / sizeof(labels[0]))
+
+/* Words right before a label that make it another analyte ("Free testosterone", "Non-progressive
+ * motility", "testicular volume"). */
+static const char *const negating_prefixes[] = {
+    "free ",     "bioavailable ", "non ",     "non-",      "testicular ", "ovarian ",    "ovary ",
+    "uterine ",  "(volume",       "bladder ", "follicle ", "immotile ",   "calculated ", "weak ",
+    "sluggish ", "rapid ",        "slow ",    "fast ",     "rapidly ",
+};
+
+/* Nearest-context words: a semen-only label counts when a semen word is the nearer one. */
+static const char *const semen_words[] = {"semen", "sperm", "andrology", "ejaculat", "seminal"};
+static const char *const other_words[] = {"ovary",        "ovaries",    "ovarian", "uterus",
+                                          "uterine",      "testicular", "testes",  "testis",
+                                          "orchidometer", "bladder",    "thyroid", "follicle"};
+
+/* Words that end a scan: the number after them is not a result ("above 30 nmol/L"). */
+static const char *const stop_words[] = {
+    "above",     "below",    "over",     "under",      "exceed", "exceeds", "exceeding", "than",
+    "reference", "range",    "interval", "limit",      "limits", "target",  "cut",       "cutoff",
+    "if",        "when",     "until",    "after",      "before", "within",  "between",   "dose",
+    "daily",     "starting", "centile",  "percentile", "median", "age",     "aged",      "ratio",
+    "right",     "left",     "per",      "each",       "day",    "days",    "cycle",
+};
+
+/* Listed without a result. */
+static const char *const not_reported_phrases[] = {
+    "not done",      "not performed",  "not measured",   "not tested",
+    "not available", "not applicable", "not assessable", "not assessed",
+    "not reported",  "pending",        "awaited",        "to follow",
+    "cancelled",     "canceled",       "insufficient",   "n/a",
+    "n.a.",          "not yet",        "unavailable",
+};
+
+/* --- small text helpers ------------------------------------------------------------------------
+ */
+
+static int
+is_alnum(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80;
+}
+
+/* A lower-case copy of a line with "ü"/"Ü" folded to "u"; map[i] is the byte offset in the
+ * original line of norm[i]. */
+struct line {
+	const char *orig;
+	size_t olen;
+	char norm[LINE_MAX_BYTES];
+	unsigned short map[LINE_MAX_BYTES + 1];
+	size_t len;
+};
+
+static void
+line_load(struct line *l, const char *p, size_t n)
+{
+	size_t i = 0, j = 0;
+
+	if (n >= LINE_MAX_BYTES)
+		n = LINE_MAX_BYTES - 1;
+	l->orig = p;
+	l->olen = n;
+	while (i < n && j < LINE_MAX_BYTES - 1) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == 0xc3 && i + 1 < n && (p[i + 1] == '\xbc' || p[i + 1] == '\x9c')) {
+			l->map[j] = (unsigned short)i;
+			l->norm[j++] = 'u';
+			i += 2;
+			continue;
+		}
+		l->map[j] = (unsigned short)i;
+		l->norm[j++] = c == '\t' ? ' ' : (char)tolower(c);
+		i++;
+	}
+	l->map[j] = (unsigned short)i;
+	l->norm[j] = '\0';
+	l->len = j;
+}
+
+/* Matches pat at s[i] (pat's spaces match runs of spaces and hyphens); returns the end or 0. */
+static size_t
+match_at(const char *s, size_t len, size_t i, const char *pat)
+{
+	size_t j = i;
+
+	for (; *pat; pat++) {
+		if (*pat == ' ') {
+			if (j >= len || (s[j] != ' ' && s[j] != '-'))
+				return 0;
+			while (j < len && (s[j] == ' ' || s[j] == '-'))
+				j++;
+		} else {
+			if (j >= len || s[j] != *pat)
+				return 0;
+			j++;
+		}
+	}
+	return j;
+}
+
+/* A label starting at word boundary i: its index and end, or -1. */
+static int
+label_at(const struct line *l, size_t i, size_t *end)
+{
+	size_t k, best_end = 0;
+	int best = -1;
+
+	if (i > 0 && is_alnum((unsigned char)l->norm[i - 1]))
+		return -1;
+	for (k = 0; k < NLABELS; k++) {
+		size_t e = match_at(l->norm, l->len, i, labels[k].text);
+		if (e > best_end && (e >= l->len || !is_alnum((unsigned char)l->norm[e]))) {
+			best = (int)k;
+			best_end = e;
+		}
+	}
+	if (best >= 0)
+		*end = best_end;
+	return best;
+}
+
+static int
+starts_with_word(const char *s, size_t len, size_t i, const char *w)
+{
+	size_t n = strlen(w);
+
+	if (i + n > len || memcmp(s + i, w, n) != 0)
+		return 0;
+	/* Phrases ending in a space or punctuation carry their own boundary. */
+	if (!is_alnum((unsigned char)w[n - 1]))
+		return 1;
+	return i + n >= len || !is_alnum((unsigned char)s[i + n]);
+}
+
+/* --- numbers and units -------------------------------------------------------------------------
+ */
+
+/* OCR reads 0 as O/o, 1 as l/I, 5 as S inside numbers. */
+static int
+ocr_digit(char c)
+{
+	switch (c) {
+	case 'o':
+		return '0';
+	case 'l':
+	case 'i':
+		return '1';
+	case 's':
+		return '5';
+	default:
+		return isdigit((unsigned char)c) ? c : 0;
+	}
+}
+
+struct number {
+	double v;
+	size_t end;
+	int ocr_fixed; /* letters read as digits */
+	int decimals;
+};
+
+/* A number at s[i]: digits with one '.' or ',' decimal separator; letters that OCR confuses with
+ * digits count when the token also holds a real digit and no other letters. */
+static int
+parse_number(const char *s, size_t len, size_t i, struct number *n)
+{
+	char buf[32];
+	size_t j = i, b = 0;
+	int digits = 0, real = 0, sep = 0, fixed = 0, decimals = 0;
+
+	while (j < len && b < sizeof(buf) - 1) {
+		char c = s[j], d = ocr_digit(c);
+		/* A letter closing the token is a flag or a unit ("3L", "5s"), not a digit; only a
+		 * trailing O reads as 0 ("1O"). */
+		if (d && !isdigit((unsigned char)c) && c != 'o' && !(j > i && s[j - 1] == '.') &&
+		    (j + 1 >= len || !is_alnum((unsigned char)s[j + 1])))
+			break;
+		if (d) {
+			if (!isdigit((unsigned char)c))
+				fixed++;
+			else
+				real++;
+			buf[b++] = d;
+			digits++;
+			if (sep)
+				decimals++;
+			j++;
+		} else if ((c == '.' || c == ',') && !sep && digits > 0 && j + 1 < len &&
+		           (isdigit((unsigned char)s[j + 1]) ||
+		            (ocr_digit(s[j + 1]) &&
+		             (j + 2 >= len || !is_alnum((unsigned char)s[j + 2]) ||
+		              isdigit((unsigned char)s[j + 2]))))) {
+			/* "1,000" is not a decimal: three digits after a comma and more before it
+			 * would be a thousands separator, which no lab value here uses. */
+			buf[b++] = '.';
+			sep = 1;
+			j++;
+		} else {
+			break;
+		}
+	}
+	if (!real || (fixed && fixed * 2 > digits))
+		return 0;
+	/* A token that goes on with letters ("3rd", "4A") is not a number, except a glued flag or
+	 * unit, which the caller reads. */
+	while (b > 0 && buf[b - 1] == '.')
+		b--;
+	buf[b] = '\0';
+	n->v = strtod(buf, NULL);
+	n->end = j;
+	n->ocr_fixed = fixed;
+	n->decimals = decimals;
+	return 1;
+}
+
+enum unit_kind {
+	U_NONE,    /* no unit */
+	U_UNKNOWN, /* letters we do not know (OCR noise): taken as canonical */
+	U_NGML,
+	U_PGML,
+	U_PMOLL,
+	U_NMOLL,
+	U_IUL,   /* IU/L, mIU/mL, U/L */
+	U_MIUL,  /* mIU/L, mU/L (prolactin, TSH) */
+	U_UIUML, /* µIU/mL (TSH) */
+	U_NGDL,
+	U_UGL, /* µg/L = ng/mL */
+	U_NGL, /* ng/L = pg/mL */
+	U_MM,
+	U_CM,
+	U_ML,
+	U_PERCENT,
+	U_MILLION_ML,
+	U_MILLION,
+	U_TIME,  /* days, years, minutes: never a lab value */
+	U_OTHER, /* a known unit of no analyte here (mg, mcg, g, IU dose, kg) */
+};
+
+struct unit_form {
+	const char *text; /* lower case, compared after removing spaces */
+	enum unit_kind kind;
+};
+
+/* Spellings after lower-casing; OCR variants included ("mlu" for "miu", "uiu" for "µiu"). */
+static const struct unit_form unit_forms[] = {
+    {"ng/ml", U_NGML},
+    {"pg/ml", U_PGML},
+    {"pmol/l", U_PMOLL},
+    {"nmol/l", U_NMOLL},
+    {"miu/ml", U_IUL},
+    {"mlu/ml", U_IUL},
+    {"m1u/ml", U_IUL},
+    {"iu/l", U_IUL},
+    {"lu/l", U_IUL},
+    {"u/l", U_IUL},
+    {"miu/l", U_MIUL},
+    {"mlu/l", U_MIUL},
+    {"m1u/l", U_MIUL},
+    {"mu/l", U_MIUL},
+    {"uiu/ml", U_UIUML},
+    {"\xc2\xb5iu/ml", U_UIUML},
+    {"\xce\xbciu/ml", U_UIUML},
+    {"\xce\xbciu/ml", U_UIUML},
+    {"\xce\xbcu/ml", U_UIUML},
+    {"\xc2\xb5u/ml", U_UIUML},
+    {"uu/ml", U_UIUML},
+    {"ng/dl", U_NGDL},
+    {"\xc2\xb5g/l", U_UGL},
+    {"ug/l", U_UGL},
+    {"ng/l", U_NGL},
+    {"mm", U_MM},
+    {"cm", U_CM},
+    {"ml", U_ML},
+    {"%", U_PERCENT},
+    {"million/ml", U_MILLION_ML},
+    {"mill/ml", U_MILLION_ML},
+    {"m/ml", U_MILLION_ML},
+    {"million", U_MILLION},
+    {"mio/ml", U_MILLION_ML},
+    {"mio", U_MILLION},
+    {"days", U_TIME},
+    {"day", U_TIME},
+    {"years", U_TIME},
+    {"year", U_TIME},
+    {"yrs", U_TIME},
+    {"weeks", U_TIME},
+    {"months", U_TIME},
+    {"min", U_TIME},
+    {"minutes", U_TIME},
+    {"hours", U_TIME},
+    {"h", U_NONE},
+    {"mg", U_OTHER},
+    {"mcg", U_OTHER},
+    {"g", U_OTHER},
+    {"kg", U_OTHER},
+    {"iu", U_OTHER},
+    {"units", U_OTHER},
+    {"ng", U_OTHER},
+    {"mmol/l", U_OTHER},
+    {"ug/dl", U_OTHER},
+    {"\xc2\xb5g/dl", U_OTHER},
+    {"pg", U_OTHER},
+    {"x", U_OTHER},
+};
+
+/* Reads a unit at s[i] (after optional spaces). Returns its kind and sets *end; U_NONE when the
+ * next thing is not a unit-like token. The "x10^6" family (×10⁶, x10*6, 10^6) is recognised by
+ * shape because OCR mangles its superscript. */
+static enum unit_kind
+parse_unit(const char *s, size_t len, size_t i, size_t *end)
+{
+	char tok[40];
+	size_t j = i, t = 0, k;
+
+	while (j < len && s[j] == ' ')
+		j++;
+	if (j < len && s[j] == '%') {
+		*end = j + 1;
+		return U_PERCENT;
+	}
+	/* ×10⁶ / x10^6 / x 10*6 / 10^6 */
+	{
+		size_t q = j;
+		if (q + 1 < len && (unsigned char)s[q] == 0xc3 && (unsigned char)s[q + 1] == 0x97)
+			q += 2; /* × */
+		else if (q < len && (s[q] == 'x' || s[q] == '*'))
+			q++;
+		while (q < len && s[q] == ' ')
+			q++;
+		if (q + 1 < len && s[q] == '1' && (s[q + 1] == '0' || s[q + 1] == 'o')) {
+			size_t r = q + 2, stop;
+			while (r < len && s[r] != ' ' && s[r] != '/' && r - q < 12)
+				r++;
+			stop = r;
+			if (stop < len && s[stop] == '/') {
+				r = stop + 1;
+				while (r < len && is_alnum((unsigned char)s[r]))
+					r++;
+				*end = r;
+				return match_at(s, len, stop + 1, "ml") ? U_MILLION_ML : U_MILLION;
+			}
+			*end = stop;
+			return U_MILLION;
+		}
+	}
+	/* A token of letters, '/', µ and digits right after letters ("m1u/ml"). */
+	k = j;
+	while (k < len && t < sizeof(tok) - 1) {
+		unsigned char c = (unsigned char)s[k];
+		if (isalpha(c) || c == '/' || c >= 0x80 || c == '%' ||
+		    (isdigit(c) && t > 0 && isalpha((unsigned char)tok[t - 1])))
+			tok[t++] = (char)c;
+		else if (c == ' ' && k + 1 < len && s[k + 1] == '/' && t > 0)
+			; /* "ng /mL" */
+		else if (c == '/' || (c == ' ' && t > 0 && tok[t - 1] == '/'))
+			;
+		else
+			break;
+		k++;
+	}
+	tok[t] = '\0';
+	if (t == 0)
+		return U_NONE;
+	for (size_t u = 0; u < sizeof(unit_forms) / sizeof(unit_forms[0]); u++) {
+		size_t n = strlen(unit_forms[u].text);
+		if (t >= n && memcmp(tok, unit_forms[u].text, n) == 0 &&
+		    (t == n || tok[n] == '/' || unit_forms[u].kind == U_MILLION_ML)) {
+			/* "x10^6/ejaculate", "million/ejaculate": the total count */
+			if (t > n && unit_forms[u].kind == U_MILLION && tok[n] == '/') {
+				*end = k;
+				return match_at(tok, t, n + 1, "ml") ? U_MILLION_ML : U_MILLION;
+			}
+			if (t == n) {
+				*end = k;
+				return unit_forms[u].kind;
+			}
+		}
+	}
+	*end = k;
+	return U_UNKNOWN;
+}
+
+/* Converts a printed number in unit u to key k's canonical unit. Returns 0 when u cannot be a
+ * unit of k; *converted says whether a factor was applied. */
+static int
+convert(enum value_key k, enum unit_kind u, double v, double *out, int *converted)
+{
+	*converted = 0;
+	*out = v;
+	if (u == U_NONE || u == U_UNKNOWN)
+		return 1;
+	switch (k) {
+	case V_AMH:
+		if (u == U_NGML || u == U_UGL)
+			return 1;
+		if (u == U_PMOLL)
+			return *converted = 1, *out = v / 7.14, 1;
+		return 0;
+	case V_FSH:
+	case V_LH:
+		return u == U_IUL || u == U_MIUL; /* "mU/L" and "mIU/L" are also written for IU/L */
+	case V_ESTRADIOL:
+		if (u == U_PGML || u == U_NGL)
+			return 1;
+		if (u == U_PMOLL)
+			return *converted = 1, *out = v / 3.671, 1;
+		return 0;
+	case V_PROGESTERONE:
+		if (u == U_NGML || u == U_UGL)
+			return 1;
+		if (u == U_NMOLL)
+			return *converted = 1, *out = v / 3.18, 1;
+		return 0;
+	case V_PROLACTIN:
+		if (u == U_NGML || u == U_UGL)
+			return 1;
+		if (u == U_MIUL)
+			return *converted = 1, *out = v / 21.2, 1;
+		return 0;
+	case V_TSH:
+		return u == U_MIUL || u == U_UIUML || u == U_IUL;
+	case V_TESTOSTERONE:
+		if (u == U_NGDL)
+			return 1;
+		if (u == U_NMOLL)
+			return *converted = 1, *out = v * 28.84, 1;
+		if (u == U_NGML)
+			return *converted = 1, *out = v * 100, 1;
+		return 0;
+	case V_AFC:
+		return 0;
+	case V_ENDOMETRIAL_THICKNESS:
+		if (u == U_MM)
+			return 1;
+		if (u == U_CM)
+			return *converted = 1, *out = v * 10, 1;
+		return 0;
+	case V_SEMEN_VOLUME:
+		return u == U_ML;
+	case V_SEMEN_PH:
+		return 0;
+	case V_SPERM_CONCENTRATION:
+		return u == U_MILLION_ML;
+	case V_TOTAL_SPERM_COUNT:
+		return u == U_MILLION;
+	case V_TOTAL_MOTILITY:
+	case V_PROGRESSIVE_MOTILITY:
+	case V_NORMAL_MORPHOLOGY:
+	case V_VITALITY:
+		return u == U_PERCENT;
+	default:
+		return 0;
+	}
+}
+
+static double
+round2(double v)
+{
+	/* Half-up from the printed number: a small nudge keeps 2.675 from rounding down because
+	 * its binary value is 2.67499... */
+	return floor(v * 100.0 + 0.5 + 1e-7) / 100.0;
+}
+
+/* --- context -----------------------------------------------------------------------------------
+ */
+
+struct doc {
+	const char *text;
+	int male; /* the document is about a man (semen analysis, "Sex: Male") */
+};
+
+/* Last occurrence of any word of list in text[0, upto), as an offset, or -1. */
+static long
+last_of(const char *text, size_t upto, const char *const *list, size_t n)
+{
+	long best = -1;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t wl = strlen(list[k]);
+		for (size_t i = upto >= wl ? upto - wl + 1 : 0; i-- > 0;) {
+			if (strncasecmp(text + i, list[k], wl) == 0) {
+				if ((long)i > best)
+					best = (long)i;
+				break;
+			}
+		}
+	}
+	return best;
+}
+
+static int
+semen_context(const struct doc *d, size_t at)
+{
+	long s = last_of(d->text, at, semen_words, sizeof(semen_words) / sizeof(semen_words[0]));
+	long o = last_of(d->text, at, other_words, sizeof(other_words) / sizeof(other_words[0]));
+
+	return s >= 0 && s > o;
+}
+
+/* --- the scan ----------------------------------------------------------------------------------
+ */
+
+struct range {
+	int have;
+	double lo, hi; /* NAN for an open side */
+	int phased;    /* "Follicular: 3.5-12.5": one of several, not for flagging */
+};
+
+struct found {
+	int ok, not_reported;
+	struct number num;
+	enum value_qualifier q;
+	enum unit_kind unit;
+	size_t unit_end;
+	char printed_unit[16];
+	enum value_flag printed_flag;
+	int star;
+	struct range range;
+	enum unit_kind pre_unit; /* a unit printed between the label and the number */
+	int crossed;             /* the value was on the next line */
+	size_t src_end; /* byte offset, in the line the value was on, of the end of its unit */
+};
+
+static int
+is_phase_word_before(const char *s, size_t i)
+{
+	static const char *const phases[] = {"follicular",   "ovulation", "ovulatory", "luteal",
+	                                     "postmenopaus", "mid-cycle", "midcycle",  "menopaus",
+	                                     "pregnan",      "trimester"};
+	size_t from = i > 24 ? i - 24 : 0;
+
+	for (size_t k = 0; k < sizeof(phases) / sizeof(phases[0]); k++) {
+		const char *hit = NULL, *p = s + from;
+		size_t n = strlen(phases[k]);
+		while ((p = strstr(p, phases[k])) != NULL && p < s + i) {
+			hit = p;
+			p += n;
+		}
+		if (hit)
+			return 1;
+	}
+	return 0;
+}
+
+/* A range "a - b", "a-b", "a to b" at s[i] (i at a's first digit). */
+static int
+parse_range(const char *s, size_t len, size_t i, struct range *r, size_t *end)
+{
+	struct number a, b;
+	size_t j;
+
+	if (!parse_number(s, len, i, &a))
+		return 0;
+	j = a.end;
+	while (j < len && s[j] == ' ')
+		j++;
+	if (j < len && s[j] == '-')
+		j++;
+	else if (j + 2 < len && (unsigned char)s[j] == 0xe2 && (unsigned char)s[j + 1] == 0x80 &&
+	         ((unsigned char)s[j + 2] == 0x93 || (unsigned char)s[j + 2] == 0x94))
+		j += 3; /* en or em dash */
+	else if (starts_with_word(s, len, j, "to"))
+		j += 2;
+	else
+		return 0;
+	while (j < len && s[j] == ' ')
+		j++;
+	if (j < len && s[j] == '<')
+		j++; /* "<5.0-54.7" has its own sign; "0.5 - <1.0" too */
+	if (!parse_number(s, len, j, &b) || b.v < a.v)
+		return 0;
+	r->have = 1;
+	r->lo = a.v;
+	r->hi = b.v;
+	r->phased = is_phase_word_before(s, i);
+	*end = b.end;
+	return 1;
+}
+
+/* Comparison signs: "<", ">", "≤", "≥", "<=", ">=", "=>", "=<". */
+static size_t
+parse_sign(const char *s, size_t len, size_t i, enum value_qualifier *q, int *or_equal)
+{
+	const unsigned char *u = (const unsigned char *)s + i;
+	size_t left = len - i;
+
+	*or_equal = 0;
+	if (left >= 3 && u[0] == 0xe2 && u[1] == 0x89 && (u[2] == 0xa4 || u[2] == 0xa5)) {
+		*q = u[2] == 0xa4 ? Q_LT : Q_GT;
+		*or_equal = 1;
+		return 3;
+	}
+	if (left >= 2 && (u[0] == '<' || u[0] == '>') && u[1] == '=') {
+		*q = u[0] == '<' ? Q_LT : Q_GT;
+		*or_equal = 1;
+		return 2;
+	}
+	if (left >= 2 && u[0] == '=' && (u[1] == '<' || u[1] == '>')) {
+		*q = u[1] == '<' ? Q_LT : Q_GT;
+		*or_equal = 1;
+		return 2;
+	}
+	if (left >= 1 && (u[0] == '<' || u[0] == '>')) {
+		*q = u[0] == '<' ? Q_LT : Q_GT;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+skip_spaces(const char *s, size_t len, size_t *i)
+{
+	while (*i < len && s[*i] == ' ')
+		(*i)++;
+}
+
+/* A word of letters (and apostrophes) at s[i]; its end. */
+static size_t
+word_end(const char *s, size_t len, size_t i)
+{
+	while (i < len &&
+	       (isalpha((unsigned char)s[i]) || s[i] == '\'' || (unsigned char)s[i] >= 0x80))
+		i++;
+	return i;
+}
+
+static int
+in_list(const char *s, size_t n, const char *const *list, size_t count)
+{
+	for (size_t k = 0; k < count; k++)
+		if (strlen(list[k]) == n && memcmp(s, list[k], n) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+not_reported_at(const char *s, size_t len, size_t i)
+{
+	for (size_t k = 0; k < sizeof(not_reported_phrases) / sizeof(not_reported_phrases[0]); k++)
+		if (starts_with_word(s, len, i, not_reported_phrases[k]))
+			return 1;
+	/* "na" or "nd" closing the line */
+	if ((starts_with_word(s, len, i, "na") || starts_with_word(s, len, i, "nd")) &&
+	    (i + 2 >= len || s[i + 2] == ' '))
+		return 1;
+	return 0;
+}
+
+/* After the result: flags, the unit's tail and a reference range or bound on the same line, up to
+ * the next label. */
+static void
+scan_tail(const struct line *l, size_t i, struct found *f)
+{
+	const char *s = l->norm;
+	size_t len = l->len, e;
+
+	while (i < len) {
+		enum value_qualifier q;
+		int oe;
+		size_t n;
+
+		skip_spaces(s, len, &i);
+		if (i >= len || label_at(l, i, &e) >= 0)
+			break;
+		if (isdigit((unsigned char)s[i]) && !f->range.have) {
+			if (parse_range(s, len, i, &f->range, &e)) {
+				i = e;
+				continue;
+			}
+		}
+		if ((n = parse_sign(s, len, i, &q, &oe)) > 0 && !f->range.have) {
+			size_t j = i + n;
+			struct number b;
+			skip_spaces(s, len, &j);
+			if (parse_number(s, len, j, &b)) {
+				f->range.have = 1;
+				f->range.lo = q == Q_GT ? b.v : NAN;
+				f->range.hi = q == Q_LT ? b.v : NAN;
+				f->range.phased = is_phase_word_before(s, i);
+				i = b.end;
+				continue;
+			}
+		}
+		if (isalpha((unsigned char)s[i])) {
+			size_t we = word_end(s, len, i);
+			if (f->printed_flag == FLAG_NONE) {
+				if ((we - i == 1 && s[i] == 'h') ||
+				    (we - i == 4 && memcmp(s + i, "high", 4) == 0))
+					f->printed_flag = FLAG_HIGH;
+				else if ((we - i == 1 && s[i] == 'l') ||
+				         (we - i == 3 && memcmp(s + i, "low", 3) == 0))
+					f->printed_flag = FLAG_LOW;
+			}
+			i = we > i ? we : i + 1;
+			continue;
+		}
+		if (s[i] == '*')
+			f->star = 1;
+		/* A sentence ends the row. */
+		if (s[i] == ';' || (s[i] == '.' && i + 1 < len && s[i + 1] == ' '))
+			break;
+		i++;
+	}
+}
+
+/* Scans for key's result from position i of line l (after its label). Lines after l are in
+ * next/nnext (for prose wrapped after the label). */
+static void
+scan_value(const struct doc *d, enum value_key key, int lflags, struct line *l, size_t i,
+           const char *next, size_t nnext, struct found *f)
+{
+	struct line *cur = l;
+	struct line cont; /* the next line, loaded only when the scan reaches it */
+	int words = 0, crossed = 0;
+	(void)d;
+
+	memset(f, 0, sizeof(*f));
+	for (;;) {
+		const char *s = cur->norm;
+		size_t len = cur->len, e;
+		enum value_qualifier q = Q_NONE;
+		int oe = 0;
+		size_t n;
+
+		skip_spaces(s, len, &i);
+		if (i >= len) {
+			/* Prose wraps: "the endometrium is homogeneous / and measures 4.5 mm". */
+			if (crossed || next == NULL || nnext == 0 || words > 3)
+				return;
+			line_load(&cont, next, nnext);
+			cur = &cont;
+			i = 0;
+			crossed = 1;
+			continue;
+		}
+		if (label_at(cur, i, &e) >= 0 && !(crossed && i == 0 && 0))
+			return;
+		if (not_reported_at(s, len, i)) {
+			f->not_reported = 1;
+			return;
+		}
+		n = parse_sign(s, len, i, &q, &oe);
+		if (n > 0 || isdigit((unsigned char)s[i]) ||
+		    (ocr_digit(s[i]) && i + 1 < len &&
+		     (isdigit((unsigned char)s[i + 1]) ||
+		      (s[i + 1] == '.' && i + 2 < len && isdigit((unsigned char)s[i + 2]))))) {
+			size_t j = i + n, ue = 0;
+			struct number num;
+			enum unit_kind u;
+			double canon;
+			int conv;
+
+			skip_spaces(s, len, &j);
+			if (!parse_number(s, len, j, &num)) {
+				i = j > i ? j : i + 1;
+				continue;
+			}
+			/* A number inside parentheses is a remark ("Complete (20 min)"), a range
+			 * is a reference: neither is the result. */
+			if (j > 0 && s[j - 1] == '(') {
+				while (i < len && s[i] != ')')
+					i++;
+				continue;
+			}
+			{
+				struct range r;
+				if (n == 0 && parse_range(s, len, j, &r, &e)) {
+					if (!f->range.have)
+						f->range = r;
+					i = e;
+					continue;
+				}
+			}
+			/* Ordinals ("3rd generation") are words. */
+			if (num.end + 1 < len &&
+			    (match_at(s, len, num.end, "rd") || match_at(s, len, num.end, "th") ||
+			     match_at(s, len, num.end, "st") || match_at(s, len, num.end, "nd")) &&
+			    !is_alnum((unsigned char)s[num.end + 2])) {
+				i = num.end + 2;
+				continue;
+			}
+			/* A glued flag: "3L", "7.9H". */
+			if (num.end < len && (s[num.end] == 'l' || s[num.end] == 'h') &&
+			    (num.end + 1 >= len || !is_alnum((unsigned char)s[num.end + 1]))) {
+				f->printed_flag = s[num.end] == 'l' ? FLAG_LOW : FLAG_HIGH;
+				ue = num.end + 1;
+				u = U_NONE;
+				/* the unit may follow the flag */
+				{
+					size_t ue2;
+					enum unit_kind u2 = parse_unit(s, len, ue, &ue2);
+					if (u2 != U_NONE && u2 != U_UNKNOWN) {
+						u = u2;
+						ue = ue2;
+					}
+				}
+			} else {
+				u = parse_unit(s, len, num.end, &ue);
+				/* Flags may sit between the number and its unit: "9.3 L
+				 * million/mL", "19.5 * U/L", "30.0 H NG/ML". */
+				if (u == U_NONE || u == U_UNKNOWN) {
+					size_t k = num.end, we;
+					skip_spaces(s, len, &k);
+					we = word_end(s, len, k);
+					if ((we - k == 1 && (s[k] == 'h' || s[k] == 'l')) ||
+					    (we - k == 4 && memcmp(s + k, "high", 4) == 0) ||
+					    (we - k == 3 && memcmp(s + k, "low", 3) == 0)) {
+						f->printed_flag =
+						    s[k] == 'h' ? FLAG_HIGH : FLAG_LOW;
+						u = parse_unit(s, len, we, &ue);
+						if (u == U_NONE)
+							ue = we;
+					} else if (k < len && s[k] == '*') {
+						f->star = 1;
+						u = parse_unit(s, len, k + 1, &ue);
+						if (u == U_NONE)
+							ue = k + 1;
+					} else if (k < len && s[k] == '(' && k + 2 < len &&
+					           (s[k + 1] == 'l' || s[k + 1] == 'h') &&
+					           s[k + 2] == ')') {
+						f->printed_flag =
+						    s[k + 1] == 'h' ? FLAG_HIGH : FLAG_LOW;
+						ue = k + 3;
+					}
+				}
+			}
+			if ((u == U_NONE || u == U_UNKNOWN) && f->pre_unit != U_NONE)
+				u = f->pre_unit;
+			/* "sperm count 20 million/mL" is a concentration. */
+			if ((lflags & L_SPERM_COUNT) && u == U_MILLION_ML)
+				key = V_SPERM_CONCENTRATION;
+			if (u == U_TIME || !convert(key, u, num.v, &canon, &conv))
+				return;
+			if (canon < keys[key].min || canon > keys[key].max)
+				return;
+			if (key == V_AFC && num.decimals > 0)
+				return;
+			/* "41% progressive motility": the number belongs to the label after it. */
+			{
+				size_t k = ue;
+				skip_spaces(s, len, &k);
+				if (starts_with_word(s, len, k, "of"))
+					k += 2, skip_spaces(s, len, &k);
+				if (u == U_PERCENT && label_at(cur, k, &e) >= 0)
+					return;
+			}
+			f->ok = 1;
+			f->num = num;
+			f->q = q;
+			f->unit = u;
+			f->unit_end = ue;
+			f->crossed = crossed;
+			f->src_end = cur->map[ue];
+			if (u != U_NONE && u != U_UNKNOWN) {
+				/* the unit as printed, for "original" */
+				size_t us = num.end, ulen;
+				skip_spaces(s, len, &us);
+				ulen = cur->map[ue] - cur->map[us];
+				if (ulen >= sizeof(f->printed_unit))
+					ulen = sizeof(f->printed_unit) - 1;
+				memcpy(f->printed_unit, cur->orig + cur->map[us], ulen);
+			}
+			scan_tail(cur, ue, f);
+			return;
+		}
+		if (isalpha((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80) {
+			size_t we = word_end(s, len, i), ue;
+			enum unit_kind pu = parse_unit(s, len, i, &ue);
+			/* "Estradiol  pmol/L  479": the unit column before the result */
+			if (pu != U_NONE && pu != U_UNKNOWN && pu != U_OTHER && pu != U_TIME &&
+			    pu != U_MILLION) {
+				f->pre_unit = pu;
+				i = ue;
+				continue;
+			}
+			if (in_list(s + i, we - i, stop_words,
+			            sizeof(stop_words) / sizeof(stop_words[0])))
+				return;
+			if (!((we - i == 1 && (s[i] == 'h' || s[i] == 'l')) ||
+			      (we - i == 4 && memcmp(s + i, "high", 4) == 0) ||
+			      (we - i == 3 && memcmp(s + i, "low", 3) == 0)))
+				if (++words > MAX_FILLER_WORDS)
+					return;
+			i = we > i ? we : i + 1;
+			continue;
+		}
+		/* Punctuation: dot leaders, colons, parentheses, '=' pass; a sentence end stops. */
+		if (s[i] == ';' || (s[i] == '.' && i + 2 < len && s[i + 1] == ' ' &&
+		                    isupper((unsigned char)cur->orig[cur->map[i + 2]])))
+			return;
+		if (s[i] == '(') {
+			/* "(AMH)", "(PR + NP)", "(live spermatozoa)": part of the label */
+			size_t k = i + 1;
+			while (k < len && s[k] != ')' && k - i < 48)
+				k++;
+			if (k < len && s[k] == ')' && !isdigit((unsigned char)s[i + 1])) {
+				/* "Estradiol (pmol/L)": a unit given with the label */
+				size_t ue;
+				enum unit_kind pu = parse_unit(s, k, i + 1, &ue);
+				if (pu != U_NONE && pu != U_UNKNOWN && pu != U_OTHER &&
+				    pu != U_TIME && ue == k)
+					f->pre_unit = pu;
+				i = k + 1;
+				continue;
+			}
+		}
+		(void)lflags;
+		i++;
+	}
+}
+
+/* --- putting it together -----------------------------------------------------------------------
+ */
+
+/* Appends p[0, n) to o (length *len, capacity cap) with runs of blanks as one space. */
+static void
+append_collapsed(char *o, size_t *len, size_t cap, const char *p, size_t n)
+{
+	int space = *len > 0;
+
+	for (size_t i = 0; i < n && *len < cap; i++) {
+		if (p[i] == ' ' || p[i] == '\t') {
+			space = 1;
+			continue;
+		}
+		if (space && *len > 0)
+			o[(*len)++] = ' ';
+		space = 0;
+		o[(*len)++] = p[i];
+	}
+}
+
+/* source_text: from the label to the end of the value's unit (across the line break for
+ * wrapped prose), blanks collapsed, cut on a character boundary. */
+static void
+copy_source(struct lab_value *v, const struct line *l, size_t label_from, const struct found *f,
+            const char *next)
+{
+	char *o = v->source_text;
+	size_t cap = sizeof(v->source_text) - 1, n = 0, from = l->map[label_from];
+
+	if (f->crossed) {
+		append_collapsed(o, &n, cap, l->orig + from, l->olen - from);
+		append_collapsed(o, &n, cap, next, f->src_end);
+	} else {
+		append_collapsed(o, &n, cap, l->orig + from,
+		                 f->src_end > from ? f->src_end - from : 0);
+	}
+	while (n > 0 && ((unsigned char)o[n - 1] & 0xc0) == 0x80)
+		n--;
+	if (n > 0 && (unsigned char)o[n - 1] >= 0xc0)
+		n--;
+	o[n] = '\0';
+}
+
+static void
+set_flag(struct lab_value *v, enum value_key k, const struct found *f, const struct doc *d)
+{
+	double x = f->num.v, lo, hi;
+
+	if (f->range.have && !f->range.phased) {
+		lo = f->range.lo;
+		hi = f->range.hi;
+		v->flag_from_document = true;
+	} else if (f->printed_flag != FLAG_NONE) {
+		v->flag = f->printed_flag;
+		v->flag_from_document = true;
+		return;
+	} else {
+		x = v->value;
+		lo = keys[k].ref_lo;
+		hi = keys[k].ref_hi;
+		if (k == V_TESTOSTERONE && d->male)
+			lo = MALE_T_LO, hi = MALE_T_HI;
+	}
+	if (!isnan(lo) && (x < lo || (x == lo && f->q == Q_LT)))
+		v->flag = FLAG_LOW;
+	else if (!isnan(hi) && (x > hi || (x == hi && f->q == Q_GT)))
+		v->flag = FLAG_HIGH;
+	else
+		v->flag = FLAG_NORMAL;
+}
+
+static void
+record(struct value_set *out, enum value_key k, const struct found *f, const struct line *l,
+       size_t label_from, const char *next, const struct doc *d)
+{
+	struct lab_value *v = &out->v[k];
+	double canon;
+	int conv;
+
+	if (v->present)
+		return;
+	convert(k, f->unit, f->num.v, &canon, &conv);
+	memset(v, 0, sizeof(*v));
+	v->present = true;
+	v->value = round2(canon);
+	v->qualifier = f->q;
+	if (conv) {
+		v->converted = true;
+		v->reported = f->num.v;
+		snprintf(v->reported_unit, sizeof(v->reported_unit), "%s", f->printed_unit);
+	}
+	v->certainty = 0.97;
+	if (f->unit == U_NONE || f->unit == U_UNKNOWN)
+		v->certainty -= 0.12;
+	if (f->num.ocr_fixed)
+		v->certainty -= 0.15;
+	if (f->crossed)
+		v->certainty -= 0.1;
+	set_flag(v, k, f, d);
+	copy_source(v, l, label_from, f, next);
+	out->count++;
+}
+
+static int
+negated(const struct line *l, size_t at)
+{
+	for (size_t k = 0; k < sizeof(negating_prefixes) / sizeof(negating_prefixes[0]); k++) {
+		size_t n = strlen(negating_prefixes[k]);
+		if (at >= n && memcmp(l->norm + at - n, negating_prefixes[k], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* "41% progressive motility": a percentage right before a percent label. */
+static int
+percent_before(const struct line *l, size_t at, size_t label_end, struct found *f, size_t *start)
+{
+	size_t i = at, j;
+	struct number num;
+
+	while (i > 0 && l->norm[i - 1] == ' ')
+		i--;
+	if (i >= 3 && memcmp(l->norm + i - 2, "of", 2) == 0 && l->norm[i - 3] == ' ')
+		for (i -= 3; i > 0 && l->norm[i - 1] == ' ';)
+			i--;
+	if (i == 0 || l->norm[i - 1] != '%')
+		return 0;
+	j = i - 1;
+	while (j > 0 && l->norm[j - 1] == ' ')
+		j--;
+	while (j > 0 && (isdigit((unsigned char)l->norm[j - 1]) || l->norm[j - 1] == '.' ||
+	                 l->norm[j - 1] == ','))
+		j--;
+	if (j > 0 && is_alnum((unsigned char)l->norm[j - 1]))
+		return 0;
+	if (!parse_number(l->norm, l->len, j, &num) || num.v > 100)
+		return 0;
+	memset(f, 0, sizeof(*f));
+	f->ok = 1;
+	f->num = num;
+	f->unit = U_PERCENT;
+	f->unit_end = label_end;
+	f->src_end = l->map[label_end];
+	*start = j;
+	return 1;
+}
+
 void
 values_extract(const char *text, struct value_set *out)
 {
-	(void)text;
+	struct line l;
+	struct doc d = {text, 0};
+	const char *p = text;
+	bool nr[V_KEY_COUNT] = {false};
+
 	memset(out, 0, sizeof(*out));
+	d.male = strcasestr(text, "sex: male") != NULL || strcasestr(text, "sex male") != NULL ||
+	         strcasestr(text, "semen") != NULL || strcasestr(text, "andrology") != NULL;
+	while (*p) {
+		const char *eol = strpbrk(p, "\n\f"), *next = NULL;
+		size_t n = eol ? (size_t)(eol - p) : strlen(p), nnext = 0, i;
+
+		if (eol && eol[1] && eol[1] != '\n' && eol[1] != '\f') {
+			const char *e2 = strpbrk(eol + 1, "\n\f");
+			next = eol + 1;
+			nnext = e2 ? (size_t)(e2 - next) : strlen(next);
+		}
+		line_load(&l, p, n);
+		for (i = 0; i < l.len;) {
+			size_t end;
+			int li = label_at(&l, i, &end);
+			struct found f;
+			enum value_key k;
+
+			if (li < 0) {
+				i++;
+				continue;
+			}
+			k = labels[li].key;
+			if (negated(&l, i) || ((labels[li].flags & L_SEMEN) &&
+			                       !semen_context(&d, (size_t)(p - text) + l.map[i]))) {
+				i = end;
+				continue;
+			}
+			if (!out->v[k].present) {
+				size_t start;
+				if ((labels[li].flags & L_PERCENT) &&
+				    percent_before(&l, i, end, &f, &start)) {
+					record(out, k, &f, &l, start, next, &d);
+				} else {
+					scan_value(&d, k, labels[li].flags, &l, end, next, nnext,
+					           &f);
+					if (f.ok) {
+						if ((labels[li].flags & L_SPERM_COUNT) &&
+						    f.unit == U_MILLION_ML)
+							k = V_SPERM_CONCENTRATION;
+						record(out, k, &f, &l, i, next, &d);
+					} else if (f.not_reported) {
+						nr[k] = true;
+					}
+				}
+			}
+			i = end;
+		}
+		p += n;
+		if (*p)
+			p++;
+	}
+	for (int k = 0; k < V_KEY_COUNT; k++)
+		if (!out->v[k].present && nr[k])
+			out->v[k].not_reported = true;
 }

@@ -1,9 +1,180 @@
-/* test-values.c */
+/* test-values.c: lab values from text (values.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "values.h"
 #include "tap.h"
 
-int
-main(void)
+static const char *const qual[] = {"", "<", ">"};
+static const char *const flags[] = {"-", "low", "normal", "high"};
+
+static void
+dump(const char *name, const char *text)
 {
-	OK(1, "placeholder");
+	struct value_set vs;
+
+	values_extract(text, &vs);
+	for (int k = 0; k < V_KEY_COUNT; k++) {
+		const struct lab_value *v = &vs.v[k];
+		if (v->present)
+			printf("%s\t%s\t%s%.2f\t%s\t%s\t%s\n", name, value_key_name(k),
+			       qual[v->qualifier], v->value, value_key_unit(k), flags[v->flag],
+			       v->source_text);
+		else if (v->not_reported)
+			printf("%s\t%s\tNR\n", name, value_key_name(k));
+	}
+}
+
+/* One document, one analyte: what must come out ("" = nothing; "NR" = listed without a result). */
+struct vcase {
+	const char *text;
+	enum value_key key;
+	const char *want; /* "<0.03", "12.5", "", "NR" */
+	const char *flag; /* NULL: not checked */
+};
+
+static const struct vcase cases[] = {
+    /* label synonyms and column orders */
+    {"Anti-Müllerian hormone   8.6   pmol/L   (7.1 - 25.0)", V_AMH, "1.20", "normal"},
+    {"Anti-Mullerian Hormone (AMH) <0.03 ng/mL LOW", V_AMH, "<0.03", "low"},
+    {"AMH: 1,2 ng/ml", V_AMH, "1.20", NULL},
+    {"Follicle stimulating hormone 6.2 IU/L", V_FSH, "6.20", "normal"},
+    {"Follicle-Stimulating Hormone (FSH) ...... 14.1 mIU/mL H (3.5-12.5)", V_FSH, "14.10", "high"},
+    {"FSH 1.5-12.4 6.5 IU/L", V_FSH, "6.50", "normal"},
+    {"Test Reference Result Units\nFSH 3.5 - 12.5 19.9 IU/L", V_FSH, "19.90", "high"},
+    {"E2 479 pmol/L", V_ESTRADIOL, "130.48", NULL},
+    {"Oestradiol   336   pmol/L   46 - 609", V_ESTRADIOL, "91.53", "normal"},
+    {"Estradiol  pmol/L  479  (161-775)", V_ESTRADIOL, "130.48", "normal"},
+    {"Estradiol (pmol/L) 479", V_ESTRADIOL, "130.48", NULL},
+    {"Progesterone 34.8 nmol/L (5.4 - 85.9)", V_PROGESTERONE, "10.94", "normal"},
+    {"Prolactin 284 mlU/L 102 - 494", V_PROLACTIN, "13.40", "normal"},
+    {"TSH, 3RD GENERATION . . . .        7.64 H          \xce\x9cIU/ML     (0.27 - 4.20)", V_TSH,
+     "7.64", "high"},
+    {"TSH 2,1 mU/l", V_TSH, "2.10", NULL},
+    {"Testosterone, Total 0.89 nmol/L 0.28 - 1.66", V_TESTOSTERONE, "25.67", "normal"},
+    {"Free Testosterone 0.0 - 4.2 3.1 pg/mL", V_TESTOSTERONE, "", NULL},
+    {"Luteinizing Hormone (LH) 14.9 H IU/L Follicular: 2.4-12.6\n Ovulation: 14.0-95.6", V_LH,
+     "14.90", "high"},
+    {"LH, SERUM . . . . . . . 3.2 MIU/ML (2.4 - 12.6)", V_LH, "3.20", "normal"},
+    {"FSH 6.S IU/L", V_FSH, "6.50", NULL},
+    {"Prolactin O.84 ng/mL", V_PROLACTIN, "0.84", NULL},
+    {"FSH l2.5 IU/L", V_FSH, "12.50", NULL},
+    {"Anti-Mullerian Hormone (AMH) >23.00 H ng/mL 1.00 - 3.50", V_AMH, ">23.00", "high"},
+    /* not done, pending, missing */
+    {"Prolactin Not done (102 - 494)", V_PROLACTIN, "NR", NULL},
+    {"PROGESTERONE, SERUM . . . .        PENDING                    (0.20 - 1.50)", V_PROGESTERONE,
+     "NR", NULL},
+    {"Her prolactin result is still pending.", V_PROLACTIN, "NR", NULL},
+    {"Vitality (live spermatozoa): N/A =54%\nSemen analysis", V_VITALITY, "NR", NULL},
+    {"Progesterone\nReference interval 5.4 - 85.9", V_PROGESTERONE, "", NULL},
+    /* sentences */
+    {"Her AMH is low at 0.38 ng/mL and her FSH is 19.9 IU/L.", V_AMH, "0.38", "low"},
+    {"Her AMH is low at 0.38 ng/mL and her FSH is 19.9 IU/L.", V_FSH, "19.90", "high"},
+    {"Testosterone is mildly raised at 2.91 nmol/L and prolactin is normal at 280 mIU/L.",
+     V_TESTOSTERONE, "83.92", NULL},
+    {"Testosterone is mildly raised at 2.91 nmol/L and prolactin is normal at 280 mIU/L.",
+     V_PROLACTIN, "13.21", NULL},
+    {"Progesterone above 30 nmol/L in the mid-luteal phase is consistent with ovulation.",
+     V_PROGESTERONE, "", NULL},
+    {"IVF with a starting dose of 225 IU of recombinant FSH daily would be appropriate.", V_FSH, "",
+     NULL},
+    {"Luteal progesterone check 7 days after IUI.", V_PROGESTERONE, "", NULL},
+    {"The endometrium is homogeneous\nand measures 4.5 mm in double-layer thickness.",
+     V_ENDOMETRIAL_THICKNESS, "4.50", NULL},
+    {"Endometrial thickness: 0.8 cm", V_ENDOMETRIAL_THICKNESS, "8.00", NULL},
+    {"an antral follicle count of 40 in total", V_AFC, "40.00", "high"},
+    {"The right ovary contains 4 antral follicles and the left 6.", V_AFC, "", NULL},
+    {"giving a raised LH:FSH ratio.", V_LH, "", NULL},
+    /* semen analyses */
+    {"Semen analysis\nVolume 3.2 mL, sperm concentration 9.9 million/mL", V_SEMEN_VOLUME, "3.20",
+     "normal"},
+    {"Semen analysis\nVolume 3.2 mL, sperm concentration 9.9 million/mL", V_SPERM_CONCENTRATION,
+     "9.90", "low"},
+    {"Testicular volumes 15 mL bilaterally.", V_SEMEN_VOLUME, "", NULL},
+    {"The right ovary measures 34 x 16 x 20 mm (volume 5.7 mL).", V_SEMEN_VOLUME, "", NULL},
+    {"Right ovary\n Volume   4.9 mL", V_SEMEN_VOLUME, "", NULL},
+    {"SEMEN\nConcentration 21 x10*6/mL = 16", V_SPERM_CONCENTRATION, "21.00", NULL},
+    {"SEMEN\nTotal sperm count 42 x10%6/ejaculate= 39", V_TOTAL_SPERM_COUNT, "42.00", NULL},
+    {"Semen: Sperm count: 45 million/ml", V_SPERM_CONCENTRATION, "45.00", NULL},
+    {"semen: a volume of 3.7 mL, a concentration of 86\nmillion/mL with 41% progressive motility "
+     "and 6% normal forms.",
+     V_PROGRESSIVE_MOTILITY, "41.00", NULL},
+    {"semen: a volume of 3.7 mL, a concentration of 86\nmillion/mL with 41% progressive motility "
+     "and 6% normal forms.",
+     V_NORMAL_MORPHOLOGY, "6.00", NULL},
+    {"semen: a volume of 3.7 mL, a concentration of 86\nmillion/mL with 41% progressive motility "
+     "and 6% normal forms.",
+     V_SPERM_CONCENTRATION, "86.00", NULL},
+    {"SEMEN ANALYSIS\nProgressive motility (PR) 37 % >= 30", V_PROGRESSIVE_MOTILITY, "37.00",
+     "normal"},
+    {"SEMEN ANALYSIS\nNon-progressive motility (NP) 10 %", V_PROGRESSIVE_MOTILITY, "", NULL},
+    {"SEMEN ANALYSIS\nRapid progressive motility (a) 10 %", V_PROGRESSIVE_MOTILITY, "", NULL},
+    {"SEMEN ANALYSIS\nMorphology (normal forms) 3L % 24", V_NORMAL_MORPHOLOGY, "3.00", "low"},
+    {"SEMEN ANALYSIS\nTotal motility (PR + NP) 47 % \xe2\x89\xa5 42", V_TOTAL_MOTILITY, "47.00",
+     "normal"},
+    {"SEMEN ANALYSIS\nVitality 40 i. % 254", V_VITALITY, "40.00", NULL},
+    {"SEMEN ANALYSIS\npH 7.9 \xe2\x89\xa5 7.2", V_SEMEN_PH, "7.90", "normal"},
+    {"Abstinence: 3 days\npH 7.9", V_SEMEN_PH, "", NULL},
+    {"Sperm concentration: 0 million/mL (L) => 16 million/mL", V_SPERM_CONCENTRATION, "0.00",
+     "low"},
+};
+
+static void
+check_case(const struct vcase *c)
+{
+	struct value_set vs;
+	const struct lab_value *v;
+	char got[32], what[160];
+
+	values_extract(c->text, &vs);
+	v = &vs.v[c->key];
+	if (v->present)
+		snprintf(got, sizeof(got), "%s%.2f", qual[v->qualifier], v->value);
+	else
+		snprintf(got, sizeof(got), "%s", v->not_reported ? "NR" : "");
+	snprintf(what, sizeof(what), "%s from \"%.60s\"", value_key_name(c->key), c->text);
+	for (char *p = what; *p; p++)
+		if (*p == '\n')
+			*p = '|';
+	STR_EQ(got, c->want, what);
+	if (c->flag && v->present)
+		STR_EQ(flags[v->flag], c->flag, "  its flag");
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		n = 0;
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 1) {
+		for (int i = 1; i < argc; i++) {
+			char *t = slurp(argv[i]);
+			if (t)
+				dump(argv[i], t);
+			free(t);
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_case(&cases[i]);
 	return tap_done();
 }
