@@ -69,6 +69,33 @@ value_key_unit(enum value_key k)
 }
 
 const char *
+value_key_label(enum value_key k)
+{
+	static const char *const names[V_KEY_COUNT] = {
+	    "AMH",           "FSH",          "LH",
+	    "Estradiol",     "Progesterone", "Prolactin",
+	    "TSH",           "Testosterone", "Antral follicle count",
+	    "Endometrial thickness", "Semen volume", "Semen pH",
+	    "Sperm concentration",   "Total sperm count", "Total motility",
+	    "Progressive motility",  "Normal forms",      "Vitality",
+	};
+	return names[k];
+}
+
+void
+value_format(double v, char *buf, size_t size)
+{
+	size_t n;
+
+	snprintf(buf, size, "%.2f", v);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+}
+
+const char *
 value_key_reference(enum value_key k)
 {
 	return keys[k].reference;

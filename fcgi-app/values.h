@@ -55,8 +55,13 @@ struct value_set {
 /* Canonical key ("amh") and unit ("ng/mL") of a key. */
 const char *value_key_name(enum value_key k);
 const char *value_key_unit(enum value_key k);
+/* The analyte's name for people ("Sperm concentration"). */
+const char *value_key_label(enum value_key k);
 /* The published reference used when the document prints none, as text (">= 16 (WHO 2021)"). */
 const char *value_key_reference(enum value_key k);
+
+/* Writes v with at most 2 decimals and no trailing zeros ("8.5", "44", "0.03") into buf. */
+void value_format(double v, char *buf, size_t size);
 
 /* Finds the values in text (NUL-terminated UTF-8). Always succeeds; out is overwritten. */
 void values_extract(const char *text, struct value_set *out);

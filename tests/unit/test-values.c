@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "analysis.h"
 #include "values.h"
 #include "tap.h"
 
@@ -142,6 +143,92 @@ check_case(const struct vcase *c)
 		STR_EQ(flags[v->flag], c->flag, "  its flag");
 }
 
+static json_object *
+analyse(const char *text, int ocr_pages, double quality)
+{
+	struct extract_result r = {(char *)text, strlen(text), 1, ocr_pages, quality};
+	struct value_set vs;
+
+	values_extract(text, &vs);
+	return analysis_build(&r, &vs);
+}
+
+static const char *
+path(json_object *o, const char *a, const char *b, const char *c)
+{
+	json_object *x = NULL;
+
+	if (!json_object_object_get_ex(o, a, &x) || (b && !json_object_object_get_ex(x, b, &x)) ||
+	    (c && !json_object_object_get_ex(x, c, &x)))
+		return NULL;
+	return json_object_get_string(x);
+}
+
+static int
+array_has(json_object *o, const char *key, const char *needle)
+{
+	json_object *a;
+
+	if (!json_object_object_get_ex(o, key, &a))
+		return 0;
+	/* "=name": the whole element */
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		const char *e = json_object_get_string(json_object_array_get_idx(a, i));
+		if (needle[0] == '=' ? strcmp(e, needle + 1) == 0 : strstr(e, needle) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+check_analysis(void)
+{
+	json_object *a =
+	    analyse("Oestradiol 479 pmol/L (161 - 775)\nAMH 0.38 ng/mL\nFSH 19.9 IU/L", 0, 1);
+	json_object *b, *c;
+	double conf_text, conf_ocr;
+
+	STR_EQ(path(a, "analyzer", NULL, NULL), "builtin", "analysis: analyzer builtin");
+	STR_EQ(path(a, "values", "estradiol", "value"), "130.48",
+	       "analysis: converted value, 2 decimals");
+	STR_EQ(path(a, "values", "estradiol", "unit"), "pg/mL", "analysis: canonical unit");
+	STR_EQ(path(a, "values", "estradiol", "original"),
+	       "{ \"value\": 479, \"unit\": \"pmol\\/L\" }",
+	       "analysis: original value and unit when converted");
+	STR_EQ(path(a, "values", "amh", "flag"), "low", "analysis: AMH flagged low");
+	STR_EQ(path(a, "values", "amh", "original"), NULL,
+	       "analysis: original null when not converted");
+	OK(array_has(a, "key_findings", "Low AMH"), "analysis: low AMH finding");
+	OK(array_has(a, "key_findings", "Raised FSH"), "analysis: raised FSH finding");
+	OK(array_has(a, "fertility_domains", "ovarian_function"), "analysis: ovarian domain");
+	OK(!array_has(a, "fertility_domains", "=male_factor"), "analysis: no male domain");
+	OK(strstr(path(a, "summary", NULL, NULL), "AMH 0.38 ng/mL (low)") != NULL,
+	   "analysis: summary names the values");
+	conf_text = json_object_get_double(json_object_object_get(a, "confidence"));
+
+	b = analyse("Oestradiol 479 pmol/L (161 - 775)\nAMH 0.38 ng/mL\nFSH 19.9 IU/L", 1, 0.55);
+	conf_ocr = json_object_get_double(json_object_object_get(b, "confidence"));
+	OK(conf_ocr < conf_text && conf_text > 0.8, "analysis: confidence falls with OCR quality");
+	OK(strstr(path(b, "summary", NULL, NULL), "scan") != NULL,
+	   "analysis: summary says it was a scan");
+
+	c = analyse("SEMEN ANALYSIS\nVolume: 1.6 mL\nSperm concentration: 0 million/mL\n"
+	            "Progressive motility (PR): N/A",
+	            0, 1);
+	OK(array_has(c, "key_findings", "azoospermia"), "analysis: azoospermia named");
+	OK(array_has(c, "fertility_domains", "male_factor"), "analysis: male domain");
+	OK(array_has(c, "not_reported", "progressive_motility"), "analysis: not reported listed");
+	json_object_put(c);
+	c = analyse("Nothing to see here.", 0, 1);
+	OK(strstr(path(c, "summary", NULL, NULL), "No lab values") != NULL,
+	   "analysis: says when nothing was found");
+	OK(json_object_get_double(json_object_object_get(c, "confidence")) < 0.5,
+	   "analysis: low confidence when nothing was found");
+	json_object_put(a);
+	json_object_put(b);
+	json_object_put(c);
+}
+
 static char *
 slurp(const char *path)
 {
@@ -176,5 +263,6 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check_case(&cases[i]);
+	check_analysis();
 	return tap_done();
 }
