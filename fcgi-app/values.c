@@ -72,12 +72,24 @@ const char *
 value_key_label(enum value_key k)
 {
 	static const char *const names[V_KEY_COUNT] = {
-	    "AMH",           "FSH",          "LH",
-	    "Estradiol",     "Progesterone", "Prolactin",
-	    "TSH",           "Testosterone", "Antral follicle count",
-	    "Endometrial thickness", "Semen volume", "Semen pH",
-	    "Sperm concentration",   "Total sperm count", "Total motility",
-	    "Progressive motility",  "Normal forms",      "Vitality",
+	    "AMH",
+	    "FSH",
+	    "LH",
+	    "Estradiol",
+	    "Progesterone",
+	    "Prolactin",
+	    "TSH",
+	    "Testosterone",
+	    "Antral follicle count",
+	    "Endometrial thickness",
+	    "Semen volume",
+	    "Semen pH",
+	    "Sperm concentration",
+	    "Total sperm count",
+	    "Total motility",
+	    "Progressive motility",
+	    "Normal forms",
+	    "Vitality",
 	};
 	return names[k];
 }
@@ -181,7 +193,7 @@ static const char *const negating_prefixes[] = {
 };
 
 /* Nearest-context words: a semen-only label counts when a semen word is the nearer one. */
-static const char *const semen_words[] = {"semen", "sperm", "andrology", "ejaculat", "seminal"};
+static const char *const semen_words[] = {"semen", "sperm", "andrology", "ejaculat", "semin"};
 static const char *const other_words[] = {"ovary",        "ovaries",    "ovarian", "uterus",
                                           "uterine",      "testicular", "testes",  "testis",
                                           "orchidometer", "bladder",    "thyroid", "follicle"};
@@ -484,6 +496,7 @@ parse_unit(const char *s, size_t len, size_t i, size_t *end)
 	char tok[40];
 	size_t j = i, t = 0, k;
 
+	*end = i;
 	while (j < len && s[j] == ' ')
 		j++;
 	if (j < len && s[j] == '%') {
@@ -855,7 +868,8 @@ scan_tail(const struct line *l, size_t i, struct found *f)
 		}
 		if (isalpha((unsigned char)s[i])) {
 			size_t we = word_end(s, len, i);
-			if (f->printed_flag == FLAG_NONE) {
+			if (f->printed_flag == FLAG_NONE &&
+			    (we >= len || !is_alnum((unsigned char)s[we]))) {
 				if ((we - i == 1 && s[i] == 'h') ||
 				    (we - i == 4 && memcmp(s + i, "high", 4) == 0))
 					f->printed_flag = FLAG_HIGH;

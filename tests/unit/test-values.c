@@ -119,6 +119,21 @@ static const struct vcase cases[] = {
     {"Abstinence: 3 days\npH 7.9", V_SEMEN_PH, "", NULL},
     {"Sperm concentration: 0 million/mL (L) => 16 million/mL", V_SPERM_CONCENTRATION, "0.00",
      "low"},
+    /* other labs' layouts */
+    {"Test      Result  Units  Ref. Range\nFSH        7,1    U/L    2.5 - 10.2", V_FSH, "7.10",
+     "normal"},
+    {"Oestradiol (E2)     <92       pmol/L", V_ESTRADIOL, "<25.06", NULL},
+    {"Prolactin           412       mU/L      102-496", V_PROLACTIN, "19.43", "normal"},
+    {"Testosterone        1.4       nmol/L    0.3-1.7", V_TESTOSTERONE, "40.38", "normal"},
+    {"SEMINOGRAM\nVolume .................. 2.8 ml", V_SEMEN_VOLUME, "2.80", NULL},
+    {"SEMINOGRAM\nSperm concentration ..... 35 x 10^6/ml", V_SPERM_CONCENTRATION, "35.00", NULL},
+    {"SEMINOGRAM\nTotal sperm count ....... 98 x 10^6", V_TOTAL_SPERM_COUNT, "98.00", NULL},
+    {"SEMINOGRAM\nMotility: progressive (PR) 38 %, non-progressive (NP) 12 %",
+     V_PROGRESSIVE_MOTILITY, "38.00", NULL},
+    {"FSH            11.2 mIU/ml     < 10", V_FSH, "11.20", "high"},
+    {"Scan: AFC 8 (R4, L4).", V_AFC, "8.00", "normal"},
+    {"TSH: 3.1 uIU/mL.", V_TSH, "3.10", NULL},
+    {"Serum prolactin was 15 ng/mL.", V_PROLACTIN, "15.00", NULL},
 };
 
 static void
