@@ -119,6 +119,7 @@ enum label_flags {
 	L_SEMEN = 1,   /* counts only in a semen-analysis context */
 	L_PERCENT = 2, /* "41% progressive motility": the value may come just before the label */
 	L_SPERM_COUNT = 4, /* "sperm count": a concentration when its unit is per mL */
+	L_NEEDS_UNIT = 8,  /* an abbreviation with other meanings ("ET"): only with its unit */
 };
 
 struct label {
@@ -158,6 +159,7 @@ static const struct label labels[] = {
     {"endometrial thickness", V_ENDOMETRIAL_THICKNESS, 0},
     {"endometrial lining", V_ENDOMETRIAL_THICKNESS, 0},
     {"endometrium", V_ENDOMETRIAL_THICKNESS, 0},
+    {"et", V_ENDOMETRIAL_THICKNESS, L_NEEDS_UNIT},
     {"semen volume", V_SEMEN_VOLUME, 0},
     {"ejaculate volume", V_SEMEN_VOLUME, 0},
     {"volume", V_SEMEN_VOLUME, L_SEMEN},
@@ -200,12 +202,21 @@ static const char *const other_words[] = {"ovary",        "ovaries",    "ovarian
 
 /* Words that end a scan: the number after them is not a result ("above 30 nmol/L"). */
 static const char *const stop_words[] = {
-    "above",     "below",    "over",     "under",      "exceed", "exceeds", "exceeding", "than",
-    "reference", "range",    "interval", "limit",      "limits", "target",  "cut",       "cutoff",
-    "if",        "when",     "until",    "after",      "before", "within",  "between",   "dose",
-    "daily",     "starting", "centile",  "percentile", "median", "age",     "aged",      "ratio",
-    "right",     "left",     "per",      "each",       "day",    "days",    "cycle",
+    "above",  "below",     "over",  "under",    "exceed",   "exceeds", "exceeding",
+    "than",   "reference", "range", "interval", "limit",    "limits",  "target",
+    "cut",    "cutoff",    "if",    "when",     "until",    "after",   "before",
+    "within", "between",   "dose",  "daily",    "starting", "centile", "percentile",
+    "median", "age",       "aged",  "ratio",    "per",      "each",    "days",
 };
+
+/* Sides: a count given per ovary ("AFC: right 5, left 7") is summed, any other value stops. */
+static const char *const side_words[] = {"right", "left", "r", "rt", "lt", "ro", "lo"};
+
+/* Parts of dates, skipped with their number ("14 Mar 2024"). */
+static const char *const months[] = {
+    "jan",   "feb",  "mar",  "apr",    "may",       "jun",     "jul",      "aug",
+    "sep",   "sept", "oct",  "nov",    "dec",       "january", "february", "march",
+    "april", "june", "july", "august", "september", "october", "november", "december"};
 
 /* Listed without a result. */
 static const char *const not_reported_phrases[] = {
@@ -440,6 +451,13 @@ static const struct unit_form unit_forms[] = {
     {"miu/l", U_MIUL},
     {"mlu/l", U_MIUL},
     {"m1u/l", U_MIUL},
+    {"mliu/l", U_MIUL},
+    {"mliu/ml", U_IUL},
+    {"m|u/l", U_MIUL},
+    {"m|u/ml", U_IUL},
+    {"miu/i", U_MIUL},
+    {"pmol/i", U_PMOLL},
+    {"nmol/i", U_NMOLL},
     {"mu/l", U_MIUL},
     {"uiu/ml", U_UIUML},
     {"\xc2\xb5iu/ml", U_UIUML},
@@ -889,6 +907,57 @@ scan_tail(const struct line *l, size_t i, struct found *f)
 	}
 }
 
+/* "AFC: right 5, left 7" / "AFC R 5 L 7": two side-labelled whole numbers, summed. */
+static void
+per_ovary_afc(const struct line *l, size_t i, struct found *f)
+{
+	const char *s = l->norm;
+	size_t len = l->len;
+	double sum = 0;
+	int sides = 0, right = 0, left = 0;
+
+	while (i < len && sides < 2) {
+		size_t we = word_end(s, len, i);
+		if (we > i) {
+			int r = in_list(s + i, we - i, side_words, 5) && (s[i] == 'r');
+			int lft = (in_list(s + i, we - i, side_words, 5) || we - i == 1) && s[i] == 'l';
+			struct number n;
+			size_t k = we;
+			if (!r && !lft) {
+				i = we;
+				continue;
+			}
+			while (k < len && !isdigit((unsigned char)s[k]) && k - we < 12 &&
+			       !is_alnum((unsigned char)s[k]))
+				k++;
+			if (k < len && (s[k] == 'o' || s[k] == 'v')) /* "right ovary 5" */
+				k = word_end(s, len, k);
+			skip_spaces(s, len, &k);
+			while (k < len && (s[k] == ':' || s[k] == '=' || s[k] == ' '))
+				k++;
+			if (parse_number(s, len, k, &n) && n.decimals == 0 &&
+			    (r ? !right : !left)) {
+				sum += n.v;
+				sides++;
+				right |= r;
+				left |= lft;
+				i = n.end;
+				f->unit_end = n.end;
+				f->src_end = l->map[n.end];
+				continue;
+			}
+			i = we;
+		} else {
+			i++;
+		}
+	}
+	if (sides == 2 && right && left) {
+		f->ok = 1;
+		f->num.v = sum;
+		f->unit = U_NONE;
+	}
+}
+
 /* Scans for key's result from position i of line l (after its label). Lines after l are in
  * next/nnext (for prose wrapped after the label). */
 static void
@@ -957,6 +1026,32 @@ scan_value(const struct doc *d, enum value_key key, int lflags, struct line *l, 
 					continue;
 				}
 			}
+			/* Dates and times ("14/03/2024", "14.03.2024", "2024-03-14", "10:56")
+			 * are not results. */
+			if (num.end + 1 < len &&
+			    (s[num.end] == '/' || s[num.end] == ':' || s[num.end] == '.' ||
+			     (s[num.end] == '-' && num.decimals == 0)) &&
+			    isdigit((unsigned char)s[num.end + 1])) {
+				i = num.end + 1;
+				while (i < len && (isdigit((unsigned char)s[i]) || s[i] == '/' ||
+				                   s[i] == '.' || s[i] == '-' || s[i] == ':'))
+					i++;
+				continue;
+			}
+			/* "14 Mar 2024" */
+			{
+				size_t k = num.end, we;
+				skip_spaces(s, len, &k);
+				we = word_end(s, len, k);
+				if (we > k && in_list(s + k, we - k, months,
+				                      sizeof(months) / sizeof(months[0]))) {
+					i = we;
+					skip_spaces(s, len, &i);
+					while (i < len && isdigit((unsigned char)s[i]))
+						i++;
+					continue;
+				}
+			}
 			/* Ordinals ("3rd generation") are words. */
 			if (num.end + 1 < len &&
 			    (match_at(s, len, num.end, "rd") || match_at(s, len, num.end, "th") ||
@@ -1015,6 +1110,8 @@ scan_value(const struct doc *d, enum value_key key, int lflags, struct line *l, 
 			/* "sperm count 20 million/mL" is a concentration. */
 			if ((lflags & L_SPERM_COUNT) && u == U_MILLION_ML)
 				key = V_SPERM_CONCENTRATION;
+			if ((lflags & L_NEEDS_UNIT) && (u == U_NONE || u == U_UNKNOWN))
+				return;
 			if (u == U_TIME || !convert(key, u, num.v, &canon, &conv))
 				return;
 			if (canon < keys[key].min || canon > keys[key].max)
@@ -1058,6 +1155,34 @@ scan_value(const struct doc *d, enum value_key key, int lflags, struct line *l, 
 				f->pre_unit = pu;
 				i = ue;
 				continue;
+			}
+			/* "FSH day 3: 6.5", "cycle day 12": the day is not the result */
+			if ((we - i == 3 && memcmp(s + i, "day", 3) == 0) ||
+			    (we - i == 2 && memcmp(s + i, "cd", 2) == 0)) {
+				size_t k = we;
+				while (k < len && (s[k] == ' ' || s[k] == '-'))
+					k++;
+				if (k < len && isdigit((unsigned char)s[k])) {
+					while (k < len && isdigit((unsigned char)s[k]))
+						k++;
+					i = k;
+					continue;
+				}
+			}
+			/* "March 14, 2024" */
+			if (in_list(s + i, we - i, months, sizeof(months) / sizeof(months[0]))) {
+				i = we;
+				skip_spaces(s, len, &i);
+				while (i < len &&
+				       (isdigit((unsigned char)s[i]) || s[i] == ',' || s[i] == ' '))
+					i++;
+				continue;
+			}
+			if (in_list(s + i, we - i, side_words,
+			            sizeof(side_words) / sizeof(side_words[0]))) {
+				if (key == V_AFC)
+					per_ovary_afc(cur, i, f);
+				return;
 			}
 			if (in_list(s + i, we - i, stop_words,
 			            sizeof(stop_words) / sizeof(stop_words[0])))

@@ -53,6 +53,8 @@ static const struct vcase cases[] = {
     {"TSH, 3RD GENERATION . . . .        7.64 H          \xce\x9cIU/ML     (0.27 - 4.20)", V_TSH,
      "7.64", "high"},
     {"TSH 2,1 mU/l", V_TSH, "2.10", NULL},
+    {"Prolactin 284 mlIU/L 102 - 494", V_PROLACTIN, "13.40", NULL},
+    {"Oestradiol 336 pmol/I", V_ESTRADIOL, "91.53", NULL},
     {"Testosterone, Total 0.89 nmol/L 0.28 - 1.66", V_TESTOSTERONE, "25.67", "normal"},
     {"Free Testosterone 0.0 - 4.2 3.1 pg/mL", V_TESTOSTERONE, "", NULL},
     {"Luteinizing Hormone (LH) 14.9 H IU/L Follicular: 2.4-12.6\n Ovulation: 14.0-95.6", V_LH,
@@ -134,6 +136,17 @@ static const struct vcase cases[] = {
     {"Scan: AFC 8 (R4, L4).", V_AFC, "8.00", "normal"},
     {"TSH: 3.1 uIU/mL.", V_TSH, "3.10", NULL},
     {"Serum prolactin was 15 ng/mL.", V_PROLACTIN, "15.00", NULL},
+    /* dates, days, sides */
+    {"FSH (03/14/2024) 6.5 IU/L", V_FSH, "6.50", NULL},
+    {"FSH 14.03.2024 6.5 IU/L", V_FSH, "6.50", NULL},
+    {"FSH collected 2024-03-14 10:56 result 6.5 IU/L", V_FSH, "6.50", NULL},
+    {"FSH 14 Mar 2024 6.5", V_FSH, "6.50", NULL},
+    {"FSH day 3: 6.5 IU/L", V_FSH, "6.50", NULL},
+    {"AFC: right 5, left 7", V_AFC, "12.00", NULL},
+    {"AFC R 6 L 4", V_AFC, "10.00", NULL},
+    {"ET 8 mm, trilaminar", V_ENDOMETRIAL_THICKNESS, "8.00", NULL},
+    {"ET on day 5 with 2 embryos", V_ENDOMETRIAL_THICKNESS, "", NULL},
+    {"ET 2 embryos", V_ENDOMETRIAL_THICKNESS, "", NULL},
 };
 
 static void
