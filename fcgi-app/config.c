@@ -51,6 +51,30 @@ static const struct key {
     {"max_body", "FV_MAX_BODY", K_SIZE, offsetof(struct fv_config, max_body), "52428800"},
     {"max_json_body", "FV_MAX_JSON_BODY", K_SIZE, offsetof(struct fv_config, max_json_body),
      "1048576"},
+    {"worker_visibility_timeout", "FV_WORKER_VISIBILITY_TIMEOUT", K_SIZE,
+     offsetof(struct fv_config, worker_visibility_timeout), "30"},
+    {"worker_max_attempts", "FV_WORKER_MAX_ATTEMPTS", K_SIZE,
+     offsetof(struct fv_config, worker_max_attempts), "3"},
+    {"worker_retry_delay", "FV_WORKER_RETRY_DELAY", K_SIZE,
+     offsetof(struct fv_config, worker_retry_delay), "30"},
+    {"worker_sweep_interval", "FV_WORKER_SWEEP_INTERVAL", K_SIZE,
+     offsetof(struct fv_config, worker_sweep_interval), "60"},
+    {"worker_sweep_age", "FV_WORKER_SWEEP_AGE", K_SIZE,
+     offsetof(struct fv_config, worker_sweep_age), "300"},
+    {"analysis_max_pages", "FV_ANALYSIS_MAX_PAGES", K_SIZE,
+     offsetof(struct fv_config, analysis_max_pages), "50"},
+    {"analysis_max_pixels", "FV_ANALYSIS_MAX_PIXELS", K_SIZE,
+     offsetof(struct fv_config, analysis_max_pixels), "60000000"},
+    {"analysis_time_limit", "FV_ANALYSIS_TIME_LIMIT", K_SIZE,
+     offsetof(struct fv_config, analysis_time_limit), "120"},
+    {"analysis_memory_limit", "FV_ANALYSIS_MEMORY_LIMIT", K_SIZE,
+     offsetof(struct fv_config, analysis_memory_limit), "2147483648"},
+    {"analysis_cache_ttl", "FV_ANALYSIS_CACHE_TTL", K_SIZE,
+     offsetof(struct fv_config, analysis_cache_ttl), "2592000"},
+    {"ollama_url", "FV_OLLAMA_URL", K_STR, offsetof(struct fv_config, ollama_url), ""},
+    {"ollama_model", "FV_OLLAMA_MODEL", K_STR, offsetof(struct fv_config, ollama_model), ""},
+    {"ollama_timeout", "FV_OLLAMA_TIMEOUT", K_SIZE, offsetof(struct fv_config, ollama_timeout),
+     "60"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -191,6 +215,6 @@ config_usage(void)
 	       FV_SYSCONFDIR);
 	printf("Keys (file 'key = value'; the environment variable overrides the file):\n");
 	for (i = 0; i < NKEYS; i++)
-		printf("  %-21s %-24s default: %s\n", keys[i].name, keys[i].env,
+		printf("  %-25s %-28s default: %s\n", keys[i].name, keys[i].env,
 		       keys[i].def[0] ? keys[i].def : "(none)");
 }

@@ -22,6 +22,21 @@ struct fv_config {
 	size_t token_lifetime;       /* seconds */
 	size_t max_body;             /* uploads */
 	size_t max_json_body;        /* JSON and urlencoded bodies */
+	/* fv-worker (docs/worker.md) */
+	size_t worker_visibility_timeout; /* seconds without a heartbeat before a worker's jobs
+	                                     go back to the queue */
+	size_t worker_max_attempts;       /* analyses of one document before it is "failed" */
+	size_t worker_retry_delay;        /* seconds before the first retry; doubles each time */
+	size_t worker_sweep_interval;     /* seconds between sweeps of documents left "queued" */
+	size_t worker_sweep_age;          /* ... that have waited this many seconds */
+	size_t analysis_max_pages;
+	size_t analysis_max_pixels;   /* per page image */
+	size_t analysis_time_limit;   /* seconds of wall-clock time per analysis */
+	size_t analysis_memory_limit; /* bytes of address space of the analysing process */
+	size_t analysis_cache_ttl;    /* seconds a result stays in the cache */
+	const char *ollama_url;       /* "" = no LLM */
+	const char *ollama_model;     /* "" = no LLM */
+	size_t ollama_timeout;        /* seconds per request */
 };
 
 /* Fills cfg from defaults, then the file (path, else $FV_CONFIG, else the installed default), then

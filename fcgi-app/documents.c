@@ -385,13 +385,15 @@ documents_upload(struct req *r)
 	if ((e = auth_audit(r, "document.upload", "document", doc_id, "success")) != FV_OK ||
 	    (e = db_commit()) != FV_OK)
 		goto out;
+	/* The answer shows the document as committed ("queued"): read it before a worker can take
+	 * the job. */
+	if (!r->page && (e = document_view(r, doc_id, &view)) != FV_OK)
+		goto out;
 	queue_push(doc_id);
 	if (r->page) {
 		e = resp_redirect(r, 303, arena_printf(r->arena, "/patients/%s", pid));
 		goto out;
 	}
-	if ((e = document_view(r, doc_id, &view)) != FV_OK)
-		goto out;
 	resp_header(r, "Location", arena_printf(r->arena, "/api/v1/documents/%s", doc_id));
 	e = resp_json(r, 202, view);
 out:
@@ -451,6 +453,250 @@ documents_list(struct req *r)
 	return resp_json(r, 200, view);
 }
 
+/* ---- the HTML document page ----
+ * The page's view model: the document as the API gives it, plus "result" (the analysis with its
+ * numbers and words made ready for display), "pending" and "failed". Only words and numbers are
+ * prepared here; every byte of HTML comes from the template, which escapes them. */
+
+/* Canonical keys in words, in the order the page lists them (docs/api.md). */
+static const struct {
+	const char *key, *name;
+} value_names[] = {
+    {"amh", "AMH"},
+    {"fsh", "FSH"},
+    {"lh", "LH"},
+    {"estradiol", "Estradiol (E2)"},
+    {"progesterone", "Progesterone"},
+    {"prolactin", "Prolactin"},
+    {"tsh", "TSH"},
+    {"testosterone", "Testosterone"},
+    {"afc", "Antral follicle count"},
+    {"endometrial_thickness", "Endometrial thickness"},
+    {"semen_volume", "Semen volume"},
+    {"semen_ph", "Semen pH"},
+    {"sperm_concentration", "Sperm concentration"},
+    {"total_sperm_count", "Total sperm count"},
+    {"total_motility", "Total motility"},
+    {"progressive_motility", "Progressive motility"},
+    {"normal_morphology", "Normal morphology"},
+    {"vitality", "Vitality"},
+};
+
+#define N_VALUE_NAMES (sizeof(value_names) / sizeof(value_names[0]))
+
+static bool
+is_number(struct json_object *v)
+{
+	return json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int);
+}
+
+static const char *
+str_or_null(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+	           ? json_object_get_string(v)
+	           : NULL;
+}
+
+static struct json_object *
+new_str_or_null(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+/* A number as a person writes it: at most 2 decimals, no trailing zeros ("1.2", "4", "0.03"). */
+static void
+put_number(char *out, size_t len, struct json_object *v)
+{
+	char *end;
+
+	if (json_object_is_type(v, json_type_int)) {
+		snprintf(out, len, "%lld", (long long)json_object_get_int64(v));
+		return;
+	}
+	snprintf(out, len, "%.2f", json_object_get_double(v));
+	if (strchr(out, '.') == NULL)
+		return;
+	end = out + strlen(out) - 1;
+	while (*end == '0')
+		*end-- = '\0';
+	if (*end == '.')
+		*end = '\0';
+}
+
+/* "ovarian_function" -> "Ovarian function". */
+static struct json_object *
+words(const char *key)
+{
+	struct json_object *o;
+	char *s = strdup(key);
+	size_t i;
+
+	if (s == NULL)
+		abort(); /* out of memory: see arena.h */
+	for (i = 0; s[i]; i++)
+		if (s[i] == '_')
+			s[i] = ' ';
+	if (s[0] >= 'a' && s[0] <= 'z')
+		s[0] = (char)(s[0] - 'a' + 'A');
+	o = json_object_new_string(s);
+	free(s);
+	return o;
+}
+
+/* One row of the values table. Every key is set (null when absent), so that the template never
+ * finds a name of an outer context instead. */
+static struct json_object *
+value_row(const char *key, const char *name, struct json_object *v)
+{
+	struct json_object *row = json_object_new_object(), *x, *orig;
+	const char *q = str_or_null(v, "qualifier"), *flag = str_or_null(v, "flag");
+	char num[64], text[96];
+
+	json_object_object_add(row, "key", json_object_new_string(key));
+	json_object_object_add(row, "name", name ? json_object_new_string(name) : words(key));
+	text[0] = '\0';
+	if (json_object_object_get_ex(v, "value", &x) && is_number(x)) {
+		put_number(num, sizeof(num), x);
+		snprintf(text, sizeof(text), "%s%s",
+		         q && (strcmp(q, "<") == 0 || strcmp(q, ">") == 0) ? q : "", num);
+	}
+	json_object_object_add(row, "value", new_str_or_null(text));
+	json_object_object_add(row, "unit", new_str_or_null(str_or_null(v, "unit")));
+	/* Only the three flags of the contract become a badge (and a class name). */
+	if (flag && strcmp(flag, "low") != 0 && strcmp(flag, "normal") != 0 &&
+	    strcmp(flag, "high") != 0)
+		flag = NULL;
+	json_object_object_add(row, "flag", new_str_or_null(flag));
+	text[0] = '\0';
+	if (json_object_object_get_ex(v, "original", &orig) &&
+	    json_object_object_get_ex(orig, "value", &x) && is_number(x)) {
+		const char *u = str_or_null(orig, "unit");
+
+		put_number(num, sizeof(num), x);
+		snprintf(text, sizeof(text), "%s%s%.32s", num, u ? " " : "", u ? u : "");
+	}
+	json_object_object_add(row, "original", new_str_or_null(text));
+	json_object_object_add(row, "source_text", new_str_or_null(str_or_null(v, "source_text")));
+	return row;
+}
+
+static struct json_object *
+value_rows(struct json_object *values)
+{
+	struct json_object *rows = json_object_new_array(), *v;
+	size_t i;
+
+	if (!json_object_is_type(values, json_type_object))
+		return rows;
+	for (i = 0; i < N_VALUE_NAMES; i++)
+		if (json_object_object_get_ex(values, value_names[i].key, &v) &&
+		    json_object_is_type(v, json_type_object))
+			json_object_array_add(
+			    rows, value_row(value_names[i].key, value_names[i].name, v));
+	/* Keys this page does not know yet still show, after the known ones. */
+	json_object_object_foreach(values, key, val)
+	{
+		for (i = 0; i < N_VALUE_NAMES; i++)
+			if (strcmp(key, value_names[i].key) == 0)
+				break;
+		if (i == N_VALUE_NAMES && json_object_is_type(val, json_type_object))
+			json_object_array_add(rows, value_row(key, NULL, val));
+	}
+	return rows;
+}
+
+/* Strings of an array, skipping anything else. */
+static struct json_object *
+string_list(struct json_object *a, bool in_words)
+{
+	struct json_object *out = json_object_new_array();
+	size_t i, n;
+
+	if (!json_object_is_type(a, json_type_array))
+		return out;
+	n = json_object_array_length(a);
+	for (i = 0; i < n; i++) {
+		struct json_object *s = json_object_array_get_idx(a, i);
+
+		if (json_object_is_type(s, json_type_string) && json_object_get_string_len(s) > 0)
+			json_object_array_add(
+			    out, in_words ? words(json_object_get_string(s))
+			                  : json_object_new_string(json_object_get_string(s)));
+	}
+	return out;
+}
+
+/* The analysis made ready for the page (see the section comment). */
+static struct json_object *
+result_view(struct json_object *a, bool stale)
+{
+	struct json_object *res = json_object_new_object(), *v, *rows;
+	const char *analyzer = str_or_null(a, "analyzer"), *model = str_or_null(a, "llm_model");
+	char s[160];
+
+	json_object_object_get_ex(a, "values", &v);
+	rows = value_rows(v);
+	json_object_object_add(res, "has_values",
+	                       json_object_new_boolean(json_object_array_length(rows) > 0));
+	json_object_object_add(res, "values", rows);
+	json_object_object_get_ex(a, "key_findings", &v);
+	json_object_object_add(res, "key_findings", string_list(v, false));
+	json_object_object_get_ex(a, "fertility_domains", &v);
+	json_object_object_add(res, "domains", string_list(v, true));
+	json_object_object_add(res, "summary", new_str_or_null(str_or_null(a, "summary")));
+	s[0] = '\0';
+	if (json_object_object_get_ex(a, "confidence", &v) && is_number(v)) {
+		double c = json_object_get_double(v);
+
+		snprintf(s, sizeof(s), "%.0f%%", c < 0 ? 0 : c > 1 ? 100 : c * 100);
+	}
+	json_object_object_add(res, "confidence", new_str_or_null(s));
+	s[0] = '\0';
+	if (analyzer && strcmp(analyzer, "builtin") == 0)
+		snprintf(s, sizeof(s), "Built-in analyzer");
+	else if (analyzer && strcmp(analyzer, "ollama") == 0)
+		snprintf(s, sizeof(s), "Built-in values; findings and summary by Ollama%s%.64s%s",
+		         model ? " (" : "", model ? model : "", model ? ")" : "");
+	else if (analyzer)
+		snprintf(s, sizeof(s), "%.64s", analyzer);
+	json_object_object_add(res, "analyzer", new_str_or_null(s));
+	s[0] = '\0';
+	if (json_object_object_get_ex(a, "processing_ms", &v) && is_number(v))
+		snprintf(s, sizeof(s), "%lld ms", (long long)json_object_get_int64(v));
+	json_object_object_add(res, "processing_time", new_str_or_null(s));
+	s[0] = '\0';
+	if (json_object_object_get_ex(a, "text_chars", &v) && is_number(v))
+		snprintf(s, sizeof(s), "%lld", (long long)json_object_get_int64(v));
+	json_object_object_add(res, "text_chars", new_str_or_null(s));
+	json_object_object_add(res, "analyzed_at", new_str_or_null(str_or_null(a, "analyzed_at")));
+	json_object_object_add(res, "stale", json_object_new_boolean(stale));
+	return res;
+}
+
+/* Adds "result", "pending" and "failed" for document doc to the page's view. */
+static void
+page_view(struct json_object *view, struct json_object *doc)
+{
+	const char *status = str_or_null(doc, "status");
+	struct json_object *a;
+	bool analyzed = status && strcmp(status, "analyzed") == 0,
+	     pending =
+	         status && (strcmp(status, "queued") == 0 || strcmp(status, "processing") == 0);
+
+	json_object_object_add(view, "pending", json_object_new_boolean(pending));
+	json_object_object_add(view, "failed",
+	                       json_object_new_boolean(status && strcmp(status, "failed") == 0));
+	/* A document queued again keeps its earlier analysis until the new one is in. */
+	if (json_object_object_get_ex(doc, "analysis", &a) &&
+	    json_object_is_type(a, json_type_object))
+		json_object_object_add(view, "result", result_view(a, !analyzed));
+	else
+		json_object_object_add(view, "result", NULL);
+}
+
 enum fv_err
 documents_show(struct req *r)
 {
@@ -470,6 +716,7 @@ documents_show(struct req *r)
 	view = json_object_new_object();
 	json_object_object_add(view, "title", json_object_new_string("Document"));
 	json_object_object_add(view, "document", doc);
+	page_view(view, doc);
 	return resp_page(r, 200, "document_show", view);
 }
 

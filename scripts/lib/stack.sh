@@ -16,7 +16,8 @@
 #   spool/ (0700)      uploads in progress (anonymous files, gone when the upload ends)
 #   nginx/             rendered nginx.conf and nginx's temp directories
 #   run/  (0700)       sockets and pid files
-#   log/               postgres.log redis.log fv-app.log nginx-error.log nginx-access.log build.log
+#   log/               postgres.log redis.log fv-app.log fv-worker.log nginx-error.log nginx-access.log
+#                      build.log
 # Services are found again by their pid files (and the process name behind each pid), never by name.
 
 FV_USER=fertivision
@@ -41,7 +42,7 @@ fv_require_root() {
 FV_BUILD_PACKAGES=(autoconf automake libtool pkg-config gcc make libfcgi-dev libpq-dev
     libhiredis-dev libjson-c-dev libsodium-dev libmagic-dev libcurl4-openssl-dev
     libpoppler-glib-dev libpng-dev libjpeg62-turbo-dev libtiff-dev zlib1g-dev libssl-dev
-    libtesseract-dev libleptonica-dev libcairo2-dev)
+    libtesseract-dev libleptonica-dev libcairo2-dev fonts-dejavu-core)
 FV_RUNTIME_PACKAGES=(postgresql postgresql-contrib redis-server spawn-fcgi curl python3 tesseract-ocr-eng)
 
 fv_pkg_installed() {
@@ -222,7 +223,7 @@ fv_stack_prepare() {
         return 1
     fi
     chmod -R u+rwX,go+rX,go-w "$dir/install" || return 1
-    for d in "$bindir/fv-app" "$bindir/fv-admin"; do
+    for d in "$bindir/fv-app" "$bindir/fv-admin" "$bindir/fv-worker"; do
         [[ -x $dir/install$d ]] || {
             fv_warn "make install did not install $d"
             return 1
@@ -239,6 +240,7 @@ fv_stack_prepare() {
         printf 'FV_HTTP_PORT=%q\n' "$http_port"
         printf 'FV_PG_PORT=%q\n' "$pg_port"
         printf 'FV_APP_PROCS=%q\n' "${FV_APP_PROCS:-4}"
+        printf 'FV_WORKER_PROCS=%q\n' "${FV_WORKER_PROCS:-2}"
         printf 'FV_BIN_DIR=%q\n' "$dir/install$bindir"
         printf 'FV_SHARE_DIR=%q\n' "$dir/install$datadir/fertivision"
         printf 'FV_PG_BINDIR=%q\n' "$pgbin"
@@ -292,6 +294,8 @@ fv_stack_load() {
     FV_APP_PID=$FV_RUN/fv-app.pid
     FV_NGINX_DIR=$FV_STACK_DIR/nginx
     FV_NGINX_PID=$FV_RUN/nginx.pid
+    FV_WORKER_LOG=$FV_LOG/fv-worker.log
+    : "${FV_WORKER_PROCS:=2}" # stacks made before workers existed
     FV_BASE_URL=http://127.0.0.1:$FV_HTTP_PORT
 }
 
@@ -328,6 +332,15 @@ fv_write_app_conf() {
         echo "log_file = -"
         echo "max_body = 52428800"
         echo "max_json_body = 1048576"
+        if [[ $FV_STACK_KIND == test ]]; then
+            # Short enough that the fault tests (dead workers, retries, lost jobs) finish quickly.
+            echo "# fv-worker: short timeouts for the fault tests (docs/worker.md has the defaults)"
+            echo "worker_visibility_timeout = 3"
+            echo "worker_retry_delay = 1"
+            echo "worker_sweep_interval = 2"
+            echo "worker_sweep_age = 5"
+            echo "analysis_time_limit = 60"
+        fi
         if [[ -n ${FV_STACK_CONF_EXTRA:-} ]]; then
             echo "# from $FV_STACK_CONF_EXTRA"
             cat "$FV_STACK_CONF_EXTRA"
@@ -735,6 +748,137 @@ fv_app_stop() {
     rm -f "$FV_APP_PID" "$FV_APP_SOCK"
 }
 
+# --- fv-worker ---------------------------------------------------------------------------------
+# Workers run in numbered slots (1, 2, ...), each with its pid file run/fv-worker.SLOT.pid written by
+# fv-worker itself (--pidfile) and removed when it exits. They log to log/fv-worker.log (FV_LOG_FILE,
+# so SIGHUP reopens it after a rotation; stderr goes there too, for crash reports).
+
+fv_worker_pidfile() {
+    echo "$FV_RUN/fv-worker.$1.pid"
+}
+
+# fv_worker_pid SLOT: the pid of the live worker in SLOT.
+fv_worker_pid() {
+    local pid
+    pid=$(fv_pidfile_pids "$(fv_worker_pidfile "$1")" | head -n 1)
+    fv_pid_is "$pid" fv-worker && echo "$pid"
+}
+
+# fv_worker_slots: the slots that have a pid file, in order.
+fv_worker_slots() {
+    local f
+    for f in "$FV_RUN"/fv-worker.*.pid; do
+        [[ -f $f ]] || continue
+        f=${f##*/fv-worker.}
+        echo "${f%.pid}"
+    done | sort -n
+}
+
+# "SLOT PID" of every live worker, one per line.
+fv_worker_list() {
+    local slot pid
+    for slot in $(fv_worker_slots); do
+        pid=$(fv_worker_pid "$slot") && echo "$slot $pid"
+    done
+}
+
+fv_worker_pids() {
+    fv_worker_list | awk '{ printf "%s%s", sep, $2; sep = " " } END { print "" }'
+}
+
+# fv_worker_start_one SLOT [FV_KEY=VALUE...]: the words after SLOT are configuration overrides.
+fv_worker_start_one() {
+    local slot=$1 pidfile pid t
+    shift
+    pidfile=$(fv_worker_pidfile "$slot")
+    if pid=$(fv_worker_pid "$slot"); then
+        return 0
+    fi
+    rm -f "$pidfile"
+    touch "$FV_WORKER_LOG" && chown "$FV_USER:$FV_USER" "$FV_WORKER_LOG" || return 1
+    # setsid: the worker leaves the caller's session and process group (a terminal's ^C or the
+    # end of a test run must not reach it). OMP_THREAD_LIMIT=1: one core per worker process, and
+    # no OpenMP thread pool in a process that forks.
+    (cd "$FV_STACK_DIR" && exec setsid setpriv --reuid="$FV_USER" --regid="$FV_USER" --init-groups -- \
+        env -i PATH="$FV_PATH" HOME="$FV_STACK_DIR" LANG=C.UTF-8 LC_ALL=C.UTF-8 TZ=UTC \
+        OMP_THREAD_LIMIT=1 FV_LOG_FILE="$FV_WORKER_LOG" "$@" \
+        "$FV_BIN_DIR/fv-worker" --config "$FV_CONF" --pidfile "$pidfile" \
+        </dev/null >>"$FV_WORKER_LOG" 2>&1 &)
+    for ((t = 0; t < 100; t++)); do
+        pid=$(fv_worker_pid "$slot") && return 0
+        sleep 0.1
+    done
+    fv_warn "fv-worker (slot $slot) did not start"
+    fv_tail_log "$FV_WORKER_LOG" >&2
+    return 1
+}
+
+# fv_worker_start [N [FV_KEY=VALUE...]]: N workers (default FV_WORKER_PROCS) in slots 1..N; starts
+# the missing ones, with the given configuration overrides (tests: a worker with a short time limit).
+fv_worker_start() {
+    local n=${1:-$FV_WORKER_PROCS} slot e
+    shift || true
+    [[ $n =~ ^[0-9]+$ ]] || {
+        fv_warn "start-worker: not a number of workers: $n"
+        return 1
+    }
+    for e in "$@"; do
+        [[ $e =~ ^FV_[A-Z0-9_]+= ]] || {
+            fv_warn "start-worker: not a FV_KEY=VALUE override: $e"
+            return 1
+        }
+    done
+    for ((slot = 1; slot <= n; slot++)); do
+        fv_worker_start_one "$slot" "$@" || return 1
+    done
+    fv_say "fv-worker: $(fv_worker_list | wc -l) running (pids $(fv_worker_pids)), log $FV_WORKER_LOG"
+}
+
+# fv_worker_stop [SLOT]: SIGTERM (the job in hand finishes), then waits up to FV_WORKER_STOP_WAIT
+# seconds (default 90: more than a test stack's analysis_time_limit) before SIGKILL.
+fv_worker_stop() {
+    local slots pids=() slot pid wait=${FV_WORKER_STOP_WAIT:-90}
+    if [[ -n ${1:-} ]]; then slots=$1; else slots=$(fv_worker_slots); fi
+    for slot in $slots; do
+        pid=$(fv_worker_pid "$slot") && pids+=("$pid")
+    done
+    if [[ ${#pids[@]} -gt 0 ]]; then
+        kill -TERM "${pids[@]}" 2>/dev/null || true
+        if ! fv_wait_gone "$wait" "${pids[@]}"; then
+            fv_warn "fv-worker did not stop within $wait s; killing it"
+            kill -KILL "${pids[@]}" 2>/dev/null || true
+            fv_wait_gone 5 "${pids[@]}" || return 1
+        fi
+        fv_say "fv-worker stopped (pids ${pids[*]})"
+    fi
+    for slot in $slots; do
+        fv_worker_pid "$slot" >/dev/null || rm -f "$(fv_worker_pidfile "$slot")"
+    done
+}
+
+# fv_worker_kill SLOT [SIGNAL]: sends SIGNAL (default KILL) to the worker in SLOT, and does not
+# wait (tests: a worker dying in the middle of a job, SIGTERM, SIGHUP).
+fv_worker_kill() {
+    local slot=${1:-} sig=${2:-KILL} pid
+    pid=$(fv_worker_pid "$slot") || {
+        fv_warn "no fv-worker is running in slot '$slot'"
+        return 1
+    }
+    kill -s "$sig" "$pid" || return 1
+    echo "$pid"
+}
+
+# fv_worker_cmd [FV_KEY=VALUE...] ARGS...: fv-worker --config STACK/fertivision.conf ARGS as the stack
+# user, e.g. --analyze FILE; leading FV_*=VALUE words become its environment (config overrides).
+fv_worker_cmd() {
+    local envs=()
+    while [[ $# -gt 0 && $1 =~ ^FV_[A-Z0-9_]+= ]]; do
+        envs+=("$1")
+        shift
+    done
+    fv_as_user env OMP_THREAD_LIMIT=1 "${envs[@]}" "$FV_BIN_DIR/fv-worker" --config "$FV_CONF" "$@"
+}
+
 # --- nginx -------------------------------------------------------------------------------------
 
 fv_nginx_pid() {
@@ -815,6 +959,8 @@ fv_stack_start() {
     fv_migrate || return 1
     fv_app_stop || return 1
     fv_app_start || return 1
+    fv_worker_stop "" || return 1
+    fv_worker_start "" || return 1
     fv_nginx_start || return 1
     fv_wait_ready "${FV_READY_TIMEOUT:-60}" || return 1
     fv_say "ready: $FV_BASE_URL/"
@@ -825,6 +971,7 @@ fv_stack_stop() {
     local rc=0
     fv_nginx_stop || rc=1
     fv_app_stop || rc=1
+    fv_worker_stop "" || rc=1
     fv_redis_stop || rc=1
     fv_pg_stop || rc=1
     return "$rc"
@@ -843,6 +990,11 @@ fv_stack_status() {
     pids=$(fv_app_pids)
     if [[ -n $pids ]]; then echo "fv-app    running  pids $pids  socket $FV_APP_SOCK"; else
         echo "fv-app    stopped"
+        rc=3
+    fi
+    pids=$(fv_worker_pids)
+    if [[ -n $pids ]]; then echo "fv-worker running  pids $pids  log $FV_WORKER_LOG"; else
+        echo "fv-worker stopped"
         rc=3
     fi
     if pid=$(fv_nginx_pid); then echo "nginx     running  pid $pid  $FV_BASE_URL/"; else

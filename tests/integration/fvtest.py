@@ -21,6 +21,12 @@ What is here:
   FVTestCase         unittest.TestCase with the assertions the suites share (error envelope, content types,
                      request id, patient object shape) and patient helpers.
   uniq(), psql(), stack_ctl(), redis_cli(), clear_throttle(), wait_until(), stack_env(), app_config()
+  Analysis (fv-worker): wait_for_analysis(), workers_paused(), wait_analysis_idle(), workers(),
+                     worker_holding(), child_pids(), pid_alive(), metrics(), analysis_audit_rows(),
+                     worker_log(), doc_row(); samples: scan_pdf() (slow, image-only), pdf_pages(),
+                     png_blank(); shared_temp() (a file the stack user can read, for `ctl worker
+                     --analyze`). $FV_STACK_CTL start-worker [N] | stop-worker [SLOT] | workers |
+                     kill-worker SLOT [SIGNAL] | worker ARGS control the stack's workers.
 """
 
 import datetime
@@ -1347,3 +1353,251 @@ def raw_request(client, method, path, body=b"", headers=None, content_length=Non
     finally:
         s.close()
     return RawResponse(b"".join(chunks))
+
+
+# ------------------------------------------------------------------------------ analysis (fv-worker)
+
+ANALYSIS_QUEUE = "fv:queue:analysis"
+DELAYED_QUEUE = "fv:queue:delayed"
+PROCESSING_PREFIX = "fv:queue:processing:"
+METRICS_KEY = "fv:metrics:analysis"
+FINAL_STATUSES = ("analyzed", "failed")
+
+
+def wait_for_analysis(client, doc_id, timeout=120.0, until=FINAL_STATUSES, seen=None):
+    """Polls GET /api/v1/documents/{doc_id} with client until its status is one of `until` (default:
+    analyzed or failed) or timeout seconds passed; returns the last document read (None when none could
+    be read). seen: a list that receives every status observed, in order, without repeats."""
+    last = {}
+
+    def probe():
+        r = client.get(API + "/documents/%s" % doc_id)
+        if r.status != 200:
+            return None
+        d = r.json()
+        last["d"] = d
+        if seen is not None and (not seen or seen[-1] != d.get("status")):
+            seen.append(d.get("status"))
+        return d.get("status") in until
+
+    wait_until(probe, timeout=timeout, interval=0.1)
+    return last.get("d")
+
+
+def doc_row(doc_id, columns="status, attempts, error"):
+    """Columns of the document's row (superuser, any status), as a list of strings; [] when there is
+    none."""
+    out = psql("SELECT %s FROM documents WHERE id = %s" % (columns, sql_literal(doc_id)))
+    return out.split("|") if out else []
+
+
+def workers():
+    """[(slot, pid)] of the stack's running fv-workers (`$FV_STACK_CTL workers`)."""
+    out = stack_ctl("workers")
+    return [tuple(int(x) for x in line.split()) for line in out.splitlines() if line.strip()]
+
+
+def worker_holding(doc_id):
+    """(worker id, pid) of the worker whose processing list holds doc_id, or None. Worker ids are
+    "HOST:PID:RANDOM"."""
+    for key in redis_cli("--scan", "--pattern", PROCESSING_PREFIX + "*").split():
+        if doc_id in redis_cli("LRANGE", key, "0", "-1").split():
+            wid = key[len(PROCESSING_PREFIX):]
+            try:
+                return wid, int(wid.split(":")[-2])
+            except (IndexError, ValueError):
+                return wid, None
+    return None
+
+
+def slot_of_pid(pid):
+    """The stack slot of the worker with this pid, or None."""
+    for slot, p in workers():
+        if p == pid:
+            return slot
+    return None
+
+
+def child_pids(pid):
+    """Pids of pid's child processes (the analysis child of a worker: comm "fv-analyze")."""
+    out = []
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, t)) as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def analysis_idle():
+    """True when no analysis job waits, is delayed for a retry or is in a worker's hands."""
+    if redis_cli("LLEN", ANALYSIS_QUEUE) != "0" or redis_cli("ZCARD", DELAYED_QUEUE) != "0":
+        return False
+    return all(redis_cli("LLEN", k) == "0" for k in redis_cli("--scan", "--pattern", PROCESSING_PREFIX + "*").split())
+
+
+def wait_analysis_idle(timeout=300.0):
+    """Waits (bounded) until the workers have worked off what earlier tests queued (the corpus takes
+    a while), so that a test's counts and timings concern its own documents. Returns whether they
+    did."""
+    return wait_until(analysis_idle, timeout=timeout, interval=0.5)
+
+
+def metrics():
+    """The analysis metrics hash (fv:metrics:analysis) as {field: int}."""
+    out = redis_cli("HGETALL", METRICS_KEY).splitlines()
+    return {out[i]: int(out[i + 1]) for i in range(0, len(out) - 1, 2)}
+
+
+def analysis_audit_rows(doc_id):
+    """The fv-worker's audit rows for doc_id (action document.analyze), oldest first, as dicts."""
+    out = psql("SELECT row_to_json(a) FROM audit_events a WHERE action = 'document.analyze'"
+               " AND entity_id = %s ORDER BY id" % sql_literal(doc_id))
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def worker_log():
+    """The stack's fv-worker log (every worker appends to it)."""
+    try:
+        with open(stack_env()["FV_WORKER_LOG"], encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except (OSError, KeyError):
+        return ""
+
+
+class workers_paused:
+    """`with workers_paused():` stops every fv-worker (SIGTERM: jobs in hand finish first) and starts the
+    stack's workers again at the end, so that a test can look at a document while it is still "queued"
+    and its job still waits in Redis. `with workers_paused(start=False)` leaves the restart to the test.
+    """
+
+    def __init__(self, start=True):
+        self.start = start
+
+    def __enter__(self):
+        stack_ctl("stop-worker", timeout=180)
+        return self
+
+    def __exit__(self, *exc):
+        if self.start:
+            stack_ctl("start-worker")
+        return False
+
+
+def png_blank(width, height):
+    """A white 1-bit grayscale PNG of width x height pixels, compressed to almost nothing (a
+    decompression bomb when large)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    row = b"\x00" + b"\xff" * ((width + 7) // 8)
+    c = zlib.compressobj(9)
+    idat = b"".join(c.compress(row) for _ in range(height)) + c.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def pdf_pages(n, text=b"AMH 2.5 ng/mL"):
+    """A plain PDF of n pages that share one text content stream (small even for thousands of pages);
+    offsets and the xref table are exact."""
+    content = b"BT /F1 12 Tf 72 720 Td (" + text + b") Tj ET"
+    objs = {1: b"<< /Type /Catalog /Pages 2 0 R >>",
+            3: b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            4: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
+    page = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R"
+            b" /Resources << /Font << /F1 4 0 R >> >> >>")
+    for i in range(n):
+        objs[5 + i] = page
+    objs[2] = b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (5 + i) for i in range(n)) + b"] /Count %d >>" % n
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for k in sorted(objs):
+        offsets[k] = len(out)
+        out += b"%d 0 obj\n" % k + objs[k] + b"\nendobj\n"
+    xref, total = len(out), max(objs) + 1
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % total
+    out += b"".join(b"%010d 00000 n \n" % offsets[k] for k in range(1, total))
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (total, xref)
+    return bytes(out)
+
+
+class shared_temp:
+    """`with shared_temp(data, ".pdf") as path:` a file holding data that the stack user can read (for
+    `$FV_STACK_CTL worker --analyze PATH`), removed afterwards."""
+
+    def __init__(self, data, suffix=""):
+        self.data = data
+        self.suffix = suffix
+
+    def __enter__(self):
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="fvtest-worker.")
+        os.chmod(self.dir, 0o755)
+        self.path = os.path.join(self.dir, "file" + self.suffix)
+        with open(self.path, "wb") as f:
+            f.write(self.data)
+        os.chmod(self.path, 0o644)
+        return self.path
+
+    def __exit__(self, *exc):
+        import shutil
+        shutil.rmtree(self.dir, True)
+        return False
+
+
+def jpeg_size(data):
+    """(width, height, components) of a baseline or progressive JPEG."""
+    import struct
+    i = 2
+    while i + 4 <= len(data):
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            _, h, w, comps = struct.unpack(">BHHB", data[i + 4:i + 10])
+            return w, h, comps
+        i += 2 + length
+    raise ValueError("no JPEG frame header")
+
+
+def scan_pdf(jpeg, pages, dpi=300, token=None):
+    """An image-only PDF (no text layer: every page needs OCR) of `pages` pages, each showing the same
+    scanned JPEG at dpi, unique by a token in its Info dictionary. A slow document made of real scans:
+    its analysis takes `pages` times one page's OCR."""
+    w, h, comps = jpeg_size(jpeg)
+    pw, ph = w * 72.0 / dpi, h * 72.0 / dpi
+    content = b"q %.2f 0 0 %.2f 0 0 cm /Im1 Do Q" % (pw, ph)
+    token = (token or secrets.token_hex(8)).encode("ascii")
+    objs = {1: b"<< /Type /Catalog /Pages 2 0 R >>",
+            3: b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /%s /BitsPerComponent 8"
+               b" /Filter /DCTDecode /Length %d >>\nstream\n" % (w, h, b"DeviceRGB" if comps == 3 else b"DeviceGray",
+                                                                len(jpeg)) + jpeg + b"\nendstream",
+            4: b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            5: b"<< /Title (fvtest scan " + token + b") >>"}
+    page = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Contents 4 0 R"
+            b" /Resources << /XObject << /Im1 3 0 R >> >> >>" % (pw, ph))
+    for i in range(pages):
+        objs[6 + i] = page
+    objs[2] = (b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (6 + i) for i in range(pages))
+               + b"] /Count %d >>" % pages)
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for k in sorted(objs):
+        offsets[k] = len(out)
+        out += b"%d 0 obj\n" % k + objs[k] + b"\nendobj\n"
+    xref, total = len(out), max(objs) + 1
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % total
+    out += b"".join(b"%010d 00000 n \n" % offsets[k] for k in range(1, total))
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (total, xref)
+    return bytes(out)

@@ -12,7 +12,8 @@ import threading
 import urllib.parse
 
 from fvtest import (API, AuthCase, Client, ETAG_RE, UUID_RE, Part, multipart_body, parse_ts, psql, qs, raw_request,
-                    redis_cli, sql_literal, stack_ctl, stack_ctl_run, stack_env, upload_parts, wait_until)
+                    redis_cli, sql_literal, stack_ctl, stack_ctl_run, stack_env, upload_parts, wait_until,
+                    workers_paused)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "files"))
 import samples  # noqa: E402
@@ -154,30 +155,32 @@ class DocCase(AuthCase):
 
 class UploadTest(DocCase):
     def test_upload_answers_202_with_location_and_document(self):
-        pid = self.new_patient()
-        data = samples.unique_text()
-        r = self.upload(pid, data, "day3 panel.txt", document_type="hormone_panel", content_type="text/plain")
-        self.assertStatus(r, 202)
-        self.assertJSONType(r)
-        d = r.json()
-        self.assertDocShape(d)
-        self.assertEqual(r.location_path(), "/api/v1/documents/" + d["id"])
-        self.assertEqual(d["patient_id"], pid)
-        self.assertEqual(d["document_type"], "hormone_panel")
-        self.assertEqual(d["filename"], "day3 panel.txt")
-        self.assertEqual(d["content_type"], "text/plain")
-        self.assertEqual(d["size"], len(data))
-        self.assertEqual(d["sha256"], hashlib.sha256(data).hexdigest())
-        self.assertEqual(d["status"], "queued")
-        self.assertEqual(d["uploaded_by"], self.c.user.name)
-        self.assertIsNone(d["analysis"])
-        self.assertIsNone(d["error"])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        self.assertLess(abs((parse_ts(d["uploaded_at"]) - now).total_seconds()), 300,
-                        "uploaded_at %s is not now in UTC" % d["uploaded_at"])
-        got = self.doc(d["id"])
-        self.assertStatus(got, 200)
-        self.assertEqual(got.json(), d)
+        # A worker would take the job (and change the status) at once.
+        with workers_paused():
+            pid = self.new_patient()
+            data = samples.unique_text()
+            r = self.upload(pid, data, "day3 panel.txt", document_type="hormone_panel", content_type="text/plain")
+            self.assertStatus(r, 202)
+            self.assertJSONType(r)
+            d = r.json()
+            self.assertDocShape(d)
+            self.assertEqual(r.location_path(), "/api/v1/documents/" + d["id"])
+            self.assertEqual(d["patient_id"], pid)
+            self.assertEqual(d["document_type"], "hormone_panel")
+            self.assertEqual(d["filename"], "day3 panel.txt")
+            self.assertEqual(d["content_type"], "text/plain")
+            self.assertEqual(d["size"], len(data))
+            self.assertEqual(d["sha256"], hashlib.sha256(data).hexdigest())
+            self.assertEqual(d["status"], "queued")
+            self.assertEqual(d["uploaded_by"], self.c.user.name)
+            self.assertIsNone(d["analysis"])
+            self.assertIsNone(d["error"])
+            now = datetime.datetime.now(datetime.timezone.utc)
+            self.assertLess(abs((parse_ts(d["uploaded_at"]) - now).total_seconds()), 300,
+                            "uploaded_at %s is not now in UTC" % d["uploaded_at"])
+            got = self.doc(d["id"])
+            self.assertStatus(got, 200)
+            self.assertEqual(got.json(), d)
 
     def test_content_type_comes_from_the_bytes(self):
         pid = self.new_patient()
@@ -521,16 +524,18 @@ class DownloadTest(DocCase):
 
 class ChangeTest(DocCase):
     def test_reanalyze_is_202_and_queues_again(self):
-        pid = self.new_patient()
-        d = self.upload_ok(pid, samples.unique_text())
-        redis_cli("LREM", QUEUE, "0", d["id"])
-        r = self.c.post(API + "/documents/%s/reanalyze" % d["id"])
-        self.assertStatus(r, 202)
-        self.assertJSONType(r)
-        self.assertEqual(r.json().get("status"), "queued")
-        self.assertEqual(r.json().get("id"), d["id"])
-        self.assertIn(d["id"], redis_cli("LRANGE", QUEUE, "0", "-1").split())
-        self.assertEqual(self.doc(d["id"]).json()["status"], "queued")
+        # A worker would take the job (and change the status) at once.
+        with workers_paused():
+            pid = self.new_patient()
+            d = self.upload_ok(pid, samples.unique_text())
+            redis_cli("LREM", QUEUE, "0", d["id"])
+            r = self.c.post(API + "/documents/%s/reanalyze" % d["id"])
+            self.assertStatus(r, 202)
+            self.assertJSONType(r)
+            self.assertEqual(r.json().get("status"), "queued")
+            self.assertEqual(r.json().get("id"), d["id"])
+            self.assertIn(d["id"], redis_cli("LRANGE", QUEUE, "0", "-1").split())
+            self.assertEqual(self.doc(d["id"]).json()["status"], "queued")
 
     def test_delete_is_204_then_404(self):
         pid = self.new_patient()
@@ -599,26 +604,30 @@ class QueueTest(DocCase):
         return redis_cli("LRANGE", QUEUE, "0", "-1").split()
 
     def test_upload_puts_the_document_on_the_queue(self):
-        pid = self.new_patient()
-        d = self.upload_ok(pid, samples.unique_text())
-        self.assertIn(d["id"], self.queue())
+        # A worker would take the job (and change the status) at once.
+        with workers_paused():
+            pid = self.new_patient()
+            d = self.upload_ok(pid, samples.unique_text())
+            self.assertIn(d["id"], self.queue())
 
     def test_upload_without_redis_is_queued_by_requeue(self):
-        pid = self.new_patient()
-        try:
-            stack_ctl("stop-redis")
-            r = self.upload(pid, samples.unique_text(), "while-redis-down.txt")
-            self.assertStatus(r, 202, "an upload must not need Redis")
-            d = r.json()
-            self.assertEqual(d["status"], "queued")
-        finally:
-            stack_ctl("start-redis")
-            wait_until(lambda: stack_ctl_run("redis-cli", "PING").stdout.strip() == "PONG", timeout=20)
-        self.assertNotIn(d["id"], self.queue())
-        self.assertEqual(self.doc(d["id"]).json()["status"], "queued")
-        out = stack_ctl("admin", "requeue", "--older-than", "0")
-        self.assertIn("queued again", out)
-        self.assertIn(d["id"], self.queue())
+        # A worker would take the job (and change the status) at once.
+        with workers_paused():
+            pid = self.new_patient()
+            try:
+                stack_ctl("stop-redis")
+                r = self.upload(pid, samples.unique_text(), "while-redis-down.txt")
+                self.assertStatus(r, 202, "an upload must not need Redis")
+                d = r.json()
+                self.assertEqual(d["status"], "queued")
+            finally:
+                stack_ctl("start-redis")
+                wait_until(lambda: stack_ctl_run("redis-cli", "PING").stdout.strip() == "PONG", timeout=20)
+            self.assertNotIn(d["id"], self.queue())
+            self.assertEqual(self.doc(d["id"]).json()["status"], "queued")
+            out = stack_ctl("admin", "requeue", "--older-than", "0")
+            self.assertIn("queued again", out)
+            self.assertIn(d["id"], self.queue())
 
 
 class AuditTest(DocCase):
