@@ -66,23 +66,39 @@ def analysed_count():
     return int(out[0]), int(out[1])
 
 
+def processing_ms():
+    out = subprocess.run([ctl, "psql", "-tAc",
+                          "SELECT content_type, count(*),"
+                          " percentile_disc(0.5) WITHIN GROUP (ORDER BY (analysis->>'processing_ms')::int),"
+                          " percentile_disc(0.95) WITHIN GROUP (ORDER BY (analysis->>'processing_ms')::int),"
+                          " max((analysis->>'processing_ms')::int)"
+                          " FROM documents WHERE patient_id = '%s' AND status = 'analyzed' GROUP BY 1 ORDER BY 1" % pid],
+                         capture_output=True, text=True).stdout.strip()
+    return [l.split("|") for l in out.splitlines()]
+
+
+# In batches of 100: upload, wait until all are analysed, read the worker's RSS. The first batch
+# warms the worker up (libraries, statements, the first child); growth after it is what counts.
 t0 = time.time()
-for i in range(n):
-    upload(i)
-print("uploaded %d documents in %.1f s" % (n, time.time() - t0))
+wpid, rss0, hwm0 = worker_rss()
+print("worker %s before any document: RSS %d MiB" % (wpid, rss0))
 print("%9s %9s %9s %9s" % ("analysed", "rss_mib", "hwm_mib", "elapsed_s"))
-next_mark, first = 100, None
-deadline = time.time() + 3600
-while time.time() < deadline:
-    done, failed = analysed_count()
-    if done >= next_mark or done >= n:
-        wpid, rss, hwm = worker_rss()
-        first = first or rss
-        print("%9d %9d %9d %9.0f" % (done, rss, hwm, time.time() - t0), flush=True)
-        next_mark += 100
-    if done >= n:
-        break
-    time.sleep(0.5)
-wpid, rss, hwm = worker_rss()
-print("worker %s: RSS after the first 100: %d MiB, after %d: %d MiB (growth %+d MiB); failed: %d"
-      % (wpid, first, n, rss, rss - first, failed))
+points = []
+failed = 0
+for start in range(0, n, 100):
+    for i in range(start, min(n, start + 100)):
+        upload(i)
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        done, failed = analysed_count()
+        if done >= min(n, start + 100):
+            break
+        time.sleep(0.2)
+    wpid, rss, hwm = worker_rss()
+    points.append(rss)
+    print("%9d %9d %9d %9.0f" % (done, rss, hwm, time.time() - t0), flush=True)
+print("worker %s: RSS after the first 100 documents %d MiB, after %d: %d MiB (growth %+d MiB); failed: %d"
+      % (wpid, points[0], n, points[-1], points[-1] - points[0], failed))
+print("processing_ms (claim to result, in the worker) by type: type, documents, median, p95, max")
+for row in processing_ms():
+    print("   " + "  ".join(row))
