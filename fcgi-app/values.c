@@ -189,9 +189,32 @@ static const struct label labels[] = {
 /* Words right before a label that make it another analyte ("Free testosterone", "Non-progressive
  * motility", "testicular volume"). */
 static const char *const negating_prefixes[] = {
-    "free ",     "bioavailable ", "non ",     "non-",      "testicular ", "ovarian ",    "ovary ",
-    "uterine ",  "(volume",       "bladder ", "follicle ", "immotile ",   "calculated ", "weak ",
-    "sluggish ", "rapid ",        "slow ",    "fast ",     "rapidly ",
+    "free ",
+    "bioavailable ",
+    "non ",
+    "non-",
+    "testicular ",
+    "ovarian ",
+    "ovary ",
+    "uterine ",
+    "(volume",
+    "bladder ",
+    "follicle ",
+    "immotile ",
+    "calculated ",
+    "weak ",
+    "sluggish ",
+    "rapid ",
+    "slow ",
+    "fast ",
+    "rapidly ",
+    /* 17-OH progesterone, total motile sperm count, round cell count */
+    "oh ",
+    "oh-",
+    "hydroxy ",
+    "hydroxy-",
+    "motile ",
+    "round cell ",
 };
 
 /* Nearest-context words: a semen-only label counts when a semen word is the nearer one. */
@@ -920,7 +943,8 @@ per_ovary_afc(const struct line *l, size_t i, struct found *f)
 		size_t we = word_end(s, len, i);
 		if (we > i) {
 			int r = in_list(s + i, we - i, side_words, 5) && (s[i] == 'r');
-			int lft = (in_list(s + i, we - i, side_words, 5) || we - i == 1) && s[i] == 'l';
+			int lft =
+			    (in_list(s + i, we - i, side_words, 5) || we - i == 1) && s[i] == 'l';
 			struct number n;
 			size_t k = we;
 			if (!r && !lft) {

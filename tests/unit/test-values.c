@@ -147,6 +147,20 @@ static const struct vcase cases[] = {
     {"ET 8 mm, trilaminar", V_ENDOMETRIAL_THICKNESS, "8.00", NULL},
     {"ET on day 5 with 2 embryos", V_ENDOMETRIAL_THICKNESS, "", NULL},
     {"ET 2 embryos", V_ENDOMETRIAL_THICKNESS, "", NULL},
+    /* neighbouring analytes */
+    {"17-OH progesterone 2.1 nmol/L", V_PROGESTERONE, "", NULL},
+    {"Semen analysis: total motile sperm count 20 million", V_TOTAL_SPERM_COUNT, "", NULL},
+    {"FSH 6.1 IU/L     LH 4.2 IU/L", V_LH, "4.20", NULL},
+    {"LH/FSH ratio 2.1", V_LH, "", NULL},
+    {"LH/FSH ratio 2.1", V_FSH, "", NULL},
+    {"FSH [3.5-12.5] 6.1", V_FSH, "6.10", "normal"},
+    {"Anti-Mullerian Hormone (AMH): 2,45 \xc2\xb5g/l", V_AMH, "2.45", NULL},
+    {"Estradiol: 150 pmol/l (follicular 98-571; ovulatory 177-1153)", V_ESTRADIOL, "40.86", NULL},
+    {"Semen analysis\nMorphology: 4% normal forms (Kruger)", V_NORMAL_MORPHOLOGY, "4.00", NULL},
+    {"Semen analysis\nTotal sperm count: 45 x 10\xe2\x81\xb6 per ejaculate", V_TOTAL_SPERM_COUNT,
+     "45.00", NULL},
+    {"ET: 10mm", V_ENDOMETRIAL_THICKNESS, "10.00", NULL},
+    {"AFC right ovary 6, left ovary 8, total 14", V_AFC, "14.00", NULL},
 };
 
 static void
