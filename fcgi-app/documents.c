@@ -707,6 +707,10 @@ documents_show(struct req *r)
 	if ((e = id_or_404(r, id, "document")) != FV_OK ||
 	    (e = document_view(r, id, &doc)) != FV_OK)
 		return e;
+	/* A 304 tells a client that what it holds is current and discloses nothing: not an access
+	 * to audit (the pages' live status asks every 2 s with the ETag it was given). */
+	if (!r->page && resp_not_modified(r, doc))
+		return resp_json_etag(r, doc);
 	if ((e = auth_audit(r, "document.read", "document", id, "success")) != FV_OK) {
 		json_object_put(doc);
 		return e;

@@ -157,6 +157,14 @@ resp_if_match(struct req *r, const char *if_match, const char *etag, const char 
 	                 what));
 }
 
+bool
+resp_not_modified(struct req *r, struct json_object *obj)
+{
+	const char *inm = req_param(r, "HTTP_IF_NONE_MATCH");
+
+	return inm && etag_listed(inm, resp_etag_of(r, obj));
+}
+
 enum fv_err
 resp_json_etag(struct req *r, struct json_object *obj)
 {

@@ -4,6 +4,7 @@
 #ifndef FV_RESPONSE_H
 #define FV_RESPONSE_H
 
+#include <stdbool.h>
 #include <json-c/json.h>
 #include "request.h"
 
@@ -17,6 +18,8 @@ enum fv_err resp_json(struct req *r, int status, struct json_object *obj);
 enum fv_err resp_json_etag(struct req *r, struct json_object *obj);
 /* The ETag ("\"<hex>\"") resp_json_etag() would send for obj. Arena-allocated. */
 const char *resp_etag_of(struct req *r, struct json_object *obj);
+/* True when resp_json_etag() would answer 304 (the client already holds obj). */
+bool resp_not_modified(struct req *r, struct json_object *obj);
 /* FV_OK when if_match (the client's If-Match, or a form's etag; NULL = none) is absent, "*" or
  * names etag; else FV_EPRECOND with "the <what> was changed since you read it ...". */
 enum fv_err resp_if_match(struct req *r, const char *if_match, const char *etag, const char *what);

@@ -247,7 +247,9 @@ static const char *const not_reported_phrases[] = {
     "not available", "not applicable", "not assessable", "not assessed",
     "not reported",  "pending",        "awaited",        "to follow",
     "cancelled",     "canceled",       "insufficient",   "n/a",
-    "n.a.",          "not yet",        "unavailable",
+    "n.a.",          "not yet",        "unavailable",    "undetectable",
+    "not detected",  "see comment",    "haemolysed",     "hemolyzed",
+    "hemolysed",
 };
 
 /* --- small text helpers ------------------------------------------------------------------------
@@ -985,13 +987,12 @@ per_ovary_afc(const struct line *l, size_t i, struct found *f)
 /* Scans for key's result from position i of line l (after its label). Lines after l are in
  * next/nnext (for prose wrapped after the label). */
 static void
-scan_value(const struct doc *d, enum value_key key, int lflags, struct line *l, size_t i,
-           const char *next, size_t nnext, struct found *f)
+scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char *next, size_t nnext,
+           struct found *f)
 {
 	struct line *cur = l;
 	struct line cont; /* the next line, loaded only when the scan reaches it */
 	int words = 0, crossed = 0;
-	(void)d;
 
 	memset(f, 0, sizeof(*f));
 	for (;;) {
@@ -1012,7 +1013,7 @@ scan_value(const struct doc *d, enum value_key key, int lflags, struct line *l, 
 			crossed = 1;
 			continue;
 		}
-		if (label_at(cur, i, &e) >= 0 && !(crossed && i == 0 && 0))
+		if (label_at(cur, i, &e) >= 0)
 			return;
 		if (not_reported_at(s, len, i)) {
 			f->not_reported = 1;
@@ -1076,6 +1077,29 @@ scan_value(const struct doc *d, enum value_key key, int lflags, struct line *l, 
 					continue;
 				}
 			}
+			/* A number that is part of a word ("3-layer", "2D", "4A") is not a result;
+			 * one with its unit or flag glued on ("10mm", "3L") is. */
+			if (num.end + 1 < len && s[num.end] == '-' &&
+			    isalpha((unsigned char)s[num.end + 1])) {
+				i = word_end(s, len, num.end + 1);
+				continue;
+			}
+			if (num.end < len && isalpha((unsigned char)s[num.end])) {
+				size_t ge;
+				enum unit_kind gu = parse_unit(s, len, num.end, &ge);
+				size_t we = word_end(s, len, num.end);
+				int flag =
+				    we - num.end == 1 && (s[num.end] == 'l' || s[num.end] == 'h');
+				int ordinal =
+				    we - num.end == 2 && (match_at(s, len, num.end, "rd") ||
+				                          match_at(s, len, num.end, "th") ||
+				                          match_at(s, len, num.end, "st") ||
+				                          match_at(s, len, num.end, "nd"));
+				if (gu == U_UNKNOWN && !flag && !ordinal) {
+					i = we;
+					continue;
+				}
+			}
 			/* Ordinals ("3rd generation") are words. */
 			if (num.end + 1 < len &&
 			    (match_at(s, len, num.end, "rd") || match_at(s, len, num.end, "th") ||
@@ -1126,6 +1150,15 @@ scan_value(const struct doc *d, enum value_key key, int lflags, struct line *l, 
 						f->printed_flag =
 						    s[k + 1] == 'h' ? FLAG_HIGH : FLAG_LOW;
 						ue = k + 3;
+					} else if (k < len && s[k] == '(') {
+						/* "479 (pmol/L)" */
+						size_t pe;
+						enum unit_kind pu = parse_unit(s, len, k + 1, &pe);
+						if (pu != U_NONE && pu != U_UNKNOWN && pe < len &&
+						    s[pe] == ')') {
+							u = pu;
+							ue = pe + 1;
+						}
 					}
 				}
 			}
@@ -1239,7 +1272,6 @@ scan_value(const struct doc *d, enum value_key key, int lflags, struct line *l, 
 				continue;
 			}
 		}
-		(void)lflags;
 		i++;
 	}
 }
@@ -1436,8 +1468,7 @@ values_extract(const char *text, struct value_set *out)
 				    percent_before(&l, i, end, &f, &start)) {
 					record(out, k, &f, &l, start, next, &d);
 				} else {
-					scan_value(&d, k, labels[li].flags, &l, end, next, nnext,
-					           &f);
+					scan_value(k, labels[li].flags, &l, end, next, nnext, &f);
 					if (f.ok) {
 						if ((labels[li].flags & L_SPERM_COUNT) &&
 						    f.unit == U_MILLION_ML)

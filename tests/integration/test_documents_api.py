@@ -12,8 +12,8 @@ import threading
 import urllib.parse
 
 from fvtest import (API, AuthCase, Client, ETAG_RE, UUID_RE, Part, multipart_body, parse_ts, psql, qs, raw_request,
-                    redis_cli, sql_literal, stack_ctl, stack_ctl_run, stack_env, upload_parts, wait_until,
-                    workers_paused)
+                    redis_cli, sql_literal, stack_ctl, stack_ctl_run, stack_env, upload_parts, wait_for_analysis,
+                    wait_until, workers_paused)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "files"))
 import samples  # noqa: E402
@@ -327,6 +327,7 @@ class ReadTest(DocCase):
     def test_get_has_etag_and_if_none_match_gives_304(self):
         pid = self.new_patient()
         d = self.upload_ok(pid, samples.unique_text())
+        wait_for_analysis(self.c, d["id"])  # the analysis changes the document (and its ETag)
         r = self.doc(d["id"])
         self.assertStatus(r, 200)
         self.assertJSONType(r)
@@ -336,6 +337,21 @@ class ReadTest(DocCase):
         self.assertStatus(r2, 304)
         self.assertEqual(r2.body, b"")
         self.assertStatus(self.doc(d["id"], headers={"If-None-Match": '"other"'}), 200)
+
+    def test_not_modified_read_is_not_audited(self):
+        pid = self.new_patient()
+        d = self.upload_ok(pid, samples.unique_text())
+        wait_for_analysis(self.c, d["id"])
+        reads = "action = 'document.read' AND entity_id = %s" % sql_literal(d["id"])
+        r = self.doc(d["id"])
+        self.assertStatus(r, 200)
+        n = len(self.audit_rows(reads))
+        self.assertGreaterEqual(n, 1)
+        # A 304 discloses nothing the client does not hold: not recorded (the pages poll with it).
+        self.assertStatus(self.doc(d["id"], headers={"If-None-Match": r.header("ETag")}), 304)
+        self.assertEqual(len(self.audit_rows(reads)), n)
+        self.assertStatus(self.doc(d["id"], headers={"If-None-Match": '"other"'}), 200)
+        self.assertEqual(len(self.audit_rows(reads)), n + 1)
 
     def test_unknown_and_malformed_ids_are_404(self):
         for did in ("00000000-0000-4000-8000-000000000000", "not-a-uuid", "1"):
@@ -554,6 +570,7 @@ class ChangeTest(DocCase):
         """Contract conventions: PATCH/DELETE honour If-Match, 412 when stale."""
         pid = self.new_patient()
         d = self.upload_ok(pid, samples.unique_text())
+        wait_for_analysis(self.c, d["id"])  # the analysis changes the document (and its ETag)
         etag = self.doc(d["id"]).header("ETag")
         self.assertTrue(etag)
         r = self.c.delete(API + "/documents/" + d["id"], headers={"If-Match": '"stale-etag"'})

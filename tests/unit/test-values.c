@@ -161,6 +161,14 @@ static const struct vcase cases[] = {
      "45.00", NULL},
     {"ET: 10mm", V_ENDOMETRIAL_THICKNESS, "10.00", NULL},
     {"AFC right ovary 6, left ovary 8, total 14", V_AFC, "14.00", NULL},
+    /* numbers inside words */
+    {"Endometrium: 3-layer pattern, 8 mm", V_ENDOMETRIAL_THICKNESS, "8.00", NULL},
+    {"Endometrium 2D measurement 7.5 mm", V_ENDOMETRIAL_THICKNESS, "7.50", NULL},
+    {"Endometrial thickness 10mm", V_ENDOMETRIAL_THICKNESS, "10.00", NULL},
+    {"SEMEN\nVolume 21.4mL", V_SEMEN_VOLUME, "", NULL},
+    {"Estradiol 479 (pmol/L)", V_ESTRADIOL, "130.48", NULL},
+    {"AMH: undetectable", V_AMH, "NR", NULL},
+    {"Prolactin: see comment", V_PROLACTIN, "NR", NULL},
 };
 
 static void
