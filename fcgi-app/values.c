@@ -608,6 +608,26 @@ parse_unit(const char *s, size_t len, size_t i, size_t *end)
 	return U_UNKNOWN;
 }
 
+/* The usual spelling of a unit that needs converting. */
+static const char *
+unit_name(enum unit_kind u)
+{
+	switch (u) {
+	case U_PMOLL:
+		return "pmol/L";
+	case U_NMOLL:
+		return "nmol/L";
+	case U_MIUL:
+		return "mIU/L";
+	case U_NGML:
+		return "ng/mL";
+	case U_CM:
+		return "cm";
+	default:
+		return "";
+	}
+}
+
 /* Converts a printed number in unit u to key k's canonical unit. Returns 0 when u cannot be a
  * unit of k; *converted says whether a factor was applied. */
 static int
@@ -740,7 +760,6 @@ struct found {
 	enum value_qualifier q;
 	enum unit_kind unit;
 	size_t unit_end;
-	char printed_unit[16];
 	enum value_flag printed_flag;
 	int star;
 	struct range range;
@@ -1191,15 +1210,6 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 			f->unit_end = ue;
 			f->crossed = crossed;
 			f->src_end = cur->map[ue];
-			if (u != U_NONE && u != U_UNKNOWN) {
-				/* the unit as printed, for "original" */
-				size_t us = num.end, ulen;
-				skip_spaces(s, len, &us);
-				ulen = cur->map[ue] - cur->map[us];
-				if (ulen >= sizeof(f->printed_unit))
-					ulen = sizeof(f->printed_unit) - 1;
-				memcpy(f->printed_unit, cur->orig + cur->map[us], ulen);
-			}
 			scan_tail(cur, ue, f);
 			return;
 		}
@@ -1366,7 +1376,8 @@ record(struct value_set *out, enum value_key k, const struct found *f, const str
 	if (conv) {
 		v->converted = true;
 		v->reported = f->num.v;
-		snprintf(v->reported_unit, sizeof(v->reported_unit), "%s", f->printed_unit);
+		/* The unit's usual spelling, not OCR's ("mlIU/L"): source_text keeps what was read. */
+		snprintf(v->reported_unit, sizeof(v->reported_unit), "%s", unit_name(f->unit));
 	}
 	v->certainty = 0.97;
 	if (f->unit == U_NONE || f->unit == U_UNKNOWN)

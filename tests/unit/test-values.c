@@ -269,6 +269,16 @@ check_analysis(void)
 	OK(array_has(c, "fertility_domains", "male_factor"), "analysis: male domain");
 	OK(array_has(c, "not_reported", "progressive_motility"), "analysis: not reported listed");
 	json_object_put(c);
+	c = analyse("Anti-Miillerian Hormone (AMH) 3.6 * pmol/L 7.1 - 25.0\nProlactin 284 mlIU/L",
+	            1, 0.9);
+	STR_EQ(path(c, "values", "amh", "original"), "{ \"value\": 3.6, \"unit\": \"pmol\\/L\" }",
+	       "analysis: original unit in its usual spelling after a flag");
+	STR_EQ(path(c, "values", "prolactin", "original"),
+	       "{ \"value\": 284, \"unit\": \"mIU\\/L\" }",
+	       "analysis: original unit in its usual spelling, not OCR's");
+	STR_EQ(path(c, "values", "prolactin", "source_text"), "Prolactin 284 mlIU/L",
+	       "analysis: source_text as read");
+	json_object_put(c);
 	c = analyse("Nothing to see here.", 0, 1);
 	OK(strstr(path(c, "summary", NULL, NULL), "No lab values") != NULL,
 	   "analysis: says when nothing was found");
