@@ -145,6 +145,7 @@ static const struct label labels[] = {
     {"estradiol", V_ESTRADIOL, 0},
     {"e2", V_ESTRADIOL, 0},
     {"progesterone", V_PROGESTERONE, 0},
+    {"p4", V_PROGESTERONE, L_NEEDS_UNIT},
     {"prolactin", V_PROLACTIN, 0},
     {"prl", V_PROLACTIN, 0},
     {"thyroid stimulating hormone", V_TSH, 0},
@@ -158,6 +159,8 @@ static const struct label labels[] = {
     {"afc", V_AFC, 0},
     {"endometrial thickness", V_ENDOMETRIAL_THICKNESS, 0},
     {"endometrial lining", V_ENDOMETRIAL_THICKNESS, 0},
+    {"endometrial stripe", V_ENDOMETRIAL_THICKNESS, 0},
+    {"endometrial echo", V_ENDOMETRIAL_THICKNESS, 0},
     {"endometrium", V_ENDOMETRIAL_THICKNESS, 0},
     {"et", V_ENDOMETRIAL_THICKNESS, L_NEEDS_UNIT},
     {"semen volume", V_SEMEN_VOLUME, 0},
@@ -178,6 +181,7 @@ static const struct label labels[] = {
     {"progressive motility", V_PROGRESSIVE_MOTILITY, L_SEMEN | L_PERCENT},
     {"progressively motile", V_PROGRESSIVE_MOTILITY, L_SEMEN | L_PERCENT},
     {"progressive", V_PROGRESSIVE_MOTILITY, L_SEMEN | L_PERCENT},
+    {"pr", V_PROGRESSIVE_MOTILITY, L_SEMEN | L_NEEDS_UNIT},
     {"normal morphology", V_NORMAL_MORPHOLOGY, L_SEMEN | L_PERCENT},
     {"normal forms", V_NORMAL_MORPHOLOGY, L_SEMEN | L_PERCENT},
     {"morphology", V_NORMAL_MORPHOLOGY, L_SEMEN | L_PERCENT},
@@ -355,6 +359,11 @@ starts_with_word(const char *s, size_t len, size_t i, const char *w)
 /* --- numbers and units -------------------------------------------------------------------------
  */
 
+/* Whether "1,546" is a thousand and more (the document writes decimals with a point) or a
+ * decimal (it writes them with a comma): decided once per document by values_extract(). The one
+ * piece of state of this file; values_extract() is not for two threads at once. */
+static int thousands_commas;
+
 /* OCR reads 0 as O/o, 1 as l/I, 5 as S inside numbers. */
 static int
 ocr_digit(char c)
@@ -405,13 +414,17 @@ parse_number(const char *s, size_t len, size_t i, struct number *n)
 			if (sep)
 				decimals++;
 			j++;
+		} else if (c == ',' && !sep && thousands_commas && digits <= 3 && j + 3 < len &&
+		           isdigit((unsigned char)s[j + 1]) && isdigit((unsigned char)s[j + 2]) &&
+		           isdigit((unsigned char)s[j + 3]) &&
+		           (j + 4 >= len || !isdigit((unsigned char)s[j + 4]))) {
+			/* "1,546" in a document that writes decimals with a point */
+			j++;
 		} else if ((c == '.' || c == ',') && !sep && digits > 0 && j + 1 < len &&
 		           (isdigit((unsigned char)s[j + 1]) ||
 		            (ocr_digit(s[j + 1]) &&
 		             (j + 2 >= len || !is_alnum((unsigned char)s[j + 2]) ||
 		              isdigit((unsigned char)s[j + 2]))))) {
-			/* "1,000" is not a decimal: three digits after a comma and more before it
-			 * would be a thousands separator, which no lab value here uses. */
 			buf[b++] = '.';
 			sep = 1;
 			j++;
@@ -542,6 +555,9 @@ parse_unit(const char *s, size_t len, size_t i, size_t *end)
 	*end = i;
 	while (j < len && s[j] == ' ')
 		j++;
+	/* OCR's stray mark before a unit: "_mlU/L", "|ng/mL" */
+	if (j + 1 < len && (s[j] == '_' || s[j] == '|') && isalpha((unsigned char)s[j + 1]))
+		j++;
 	if (j < len && s[j] == '%') {
 		*end = j + 1;
 		return U_PERCENT;
@@ -549,13 +565,20 @@ parse_unit(const char *s, size_t len, size_t i, size_t *end)
 	/* ×10⁶ / x10^6 / x 10*6 / 10^6 */
 	{
 		size_t q = j;
+		int times = 1;
 		if (q + 1 < len && (unsigned char)s[q] == 0xc3 && (unsigned char)s[q + 1] == 0x97)
 			q += 2; /* × */
 		else if (q < len && (s[q] == 'x' || s[q] == '*'))
 			q++;
+		else
+			times = 0;
 		while (q < len && s[q] == ' ')
 			q++;
-		if (q + 1 < len && s[q] == '1' && (s[q + 1] == '0' || s[q + 1] == 'o')) {
+		/* Without its "x", "10" must be followed by an exponent sign: "102 - 496" is a
+		 * range. */
+		if (q + 1 < len && s[q] == '1' && (s[q + 1] == '0' || s[q + 1] == 'o') &&
+		    (times ||
+		     (q + 2 < len && (s[q + 2] == '^' || (unsigned char)s[q + 2] == 0xe2)))) {
 			size_t r = q + 2, stop;
 			while (r < len && s[r] != ' ' && s[r] != '/' && r - q < 12)
 				r++;
@@ -765,6 +788,7 @@ struct found {
 	struct range range;
 	enum unit_kind pre_unit; /* a unit printed between the label and the number */
 	int crossed;             /* the value was on the next line */
+	int whole_line;          /* the result came before the label: the source is the whole row */
 	size_t src_end; /* byte offset, in the line the value was on, of the end of its unit */
 };
 
@@ -1003,17 +1027,37 @@ per_ovary_afc(const struct line *l, size_t i, struct found *f)
 	}
 }
 
+/* A plain number (not a range, not signed) next at s[i], after blanks and a flag. */
+static int
+lone_number_at(const char *s, size_t len, size_t i)
+{
+	struct number n;
+	struct range r;
+	size_t e, we;
+
+	skip_spaces(s, len, &i);
+	we = word_end(s, len, i);
+	if ((we - i == 1 && (s[i] == 'h' || s[i] == 'l')) || (i < len && s[i] == '*'))
+		i = we > i ? we : i + 1;
+	skip_spaces(s, len, &i);
+	if (i >= len || !isdigit((unsigned char)s[i]) || !parse_number(s, len, i, &n))
+		return 0;
+	return !parse_range(s, len, i, &r, &e);
+}
+
 /* Scans for key's result from position i of line l (after its label). Lines after l are in
  * next/nnext (for prose wrapped after the label). */
 static void
 scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char *next, size_t nnext,
-           struct found *f)
+           enum unit_kind group_unit, struct found *f)
 {
 	struct line *cur = l;
 	struct line cont; /* the next line, loaded only when the scan reaches it */
 	int words = 0, crossed = 0;
 
 	memset(f, 0, sizeof(*f));
+	/* the unit of a group heading ("Steroid hormones (nmol/L)") until the row gives one */
+	f->pre_unit = group_unit;
 	for (;;) {
 		const char *s = cur->norm;
 		size_t len = cur->len, e;
@@ -1024,7 +1068,7 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 		skip_spaces(s, len, &i);
 		if (i >= len) {
 			/* Prose wraps: "the endometrium is homogeneous / and measures 4.5 mm". */
-			if (crossed || next == NULL || nnext == 0 || words > 3)
+			if (crossed || next == NULL || nnext == 0 || words > 3 || f->range.have)
 				return;
 			line_load(&cont, next, nnext);
 			cur = &cont;
@@ -1186,6 +1230,18 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 			/* "sperm count 20 million/mL" is a concentration. */
 			if ((lflags & L_SPERM_COUNT) && u == U_MILLION_ML)
 				key = V_SPERM_CONCENTRATION;
+			/* "Prolactin  < 500  268 mIU/L": a bound before a plain number is the
+			 * reference column, not a censored result. */
+			if (q != Q_NONE && lone_number_at(s, len, ue)) {
+				if (!f->range.have) {
+					f->range.have = 1;
+					f->range.lo = q == Q_GT ? num.v : NAN;
+					f->range.hi = q == Q_LT ? num.v : NAN;
+					f->range.phased = is_phase_word_before(s, i);
+				}
+				i = ue > num.end ? ue : num.end;
+				continue;
+			}
 			if ((lflags & L_NEEDS_UNIT) && (u == U_NONE || u == U_UNKNOWN))
 				return;
 			if (u == U_TIME || !convert(key, u, num.v, &canon, &conv))
@@ -1215,6 +1271,17 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 		}
 		if (isalpha((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80) {
 			size_t we = word_end(s, len, i), ue;
+			/* "FT4", "T3", "CA125": the digits belong to the word */
+			if (we < len && isdigit((unsigned char)s[we]) && we - i <= 4 &&
+			    !(we - i == 1 &&
+			      (s[i] == 'x' || s[i] == 'l' || s[i] == 'o' || s[i] == 's'))) {
+				while (we < len && is_alnum((unsigned char)s[we]))
+					we++;
+				if (++words > MAX_FILLER_WORDS)
+					return;
+				i = we;
+				continue;
+			}
 			enum unit_kind pu = parse_unit(s, len, i, &ue);
 			/* "Estradiol  pmol/L  479": the unit column before the result */
 			if (pu != U_NONE && pu != U_UNKNOWN && pu != U_OTHER && pu != U_TIME &&
@@ -1376,7 +1443,8 @@ record(struct value_set *out, enum value_key k, const struct found *f, const str
 	if (conv) {
 		v->converted = true;
 		v->reported = f->num.v;
-		/* The unit's usual spelling, not OCR's ("mlIU/L"): source_text keeps what was read. */
+		/* The unit's usual spelling, not OCR's ("mlIU/L"): source_text keeps what was read.
+		 */
 		snprintf(v->reported_unit, sizeof(v->reported_unit), "%s", unit_name(f->unit));
 	}
 	v->certainty = 0.97;
@@ -1389,6 +1457,24 @@ record(struct value_set *out, enum value_key k, const struct found *f, const str
 	set_flag(v, k, f, d);
 	copy_source(v, l, label_from, f, next);
 	out->count++;
+}
+
+/* Words right after a label that make it another analyte: "Testosterone, free",
+ * "Progesterone 17-OH". */
+static int
+negated_after(const struct line *l, size_t end)
+{
+	static const char *const after[] = {"free",  "bioavailable", "bio",   "calculated",
+	                                    "index", "17",           "ratio", "binding"};
+	size_t i = end;
+
+	while (i < l->len &&
+	       (l->norm[i] == ' ' || l->norm[i] == ',' || l->norm[i] == '(' || l->norm[i] == '-'))
+		i++;
+	for (size_t k = 0; k < sizeof(after) / sizeof(after[0]); k++)
+		if (starts_with_word(l->norm, l->len, i, after[k]))
+			return 1;
+	return 0;
 }
 
 static int
@@ -1436,6 +1522,105 @@ percent_before(const struct line *l, size_t at, size_t label_end, struct found *
 	return 1;
 }
 
+/* A line without labels or numbers is a heading: "Steroid hormones (nmol/L)" gives its rows a
+ * unit, one without a unit ends the group. */
+static void
+heading_unit(const struct line *l, enum unit_kind *group)
+{
+	size_t i, e, ue;
+	enum unit_kind u = U_NONE;
+
+	for (i = 0; i < l->len; i++) {
+		if (label_at(l, i, &e) >= 0)
+			return;
+		if (l->norm[i] == '(' && u == U_NONE) {
+			enum unit_kind pu = parse_unit(l->norm, l->len, i + 1, &ue);
+			if (pu != U_NONE && pu != U_UNKNOWN && pu != U_OTHER && pu != U_TIME &&
+			    ue < l->len && l->norm[ue] == ')') {
+				u = pu;
+				i = ue;
+				continue;
+			}
+		}
+		if (isdigit((unsigned char)l->norm[i]))
+			return;
+	}
+	for (i = 0; i < l->len && l->norm[i] == ' '; i++)
+		;
+	if (i < l->len)
+		*group = u;
+}
+
+/* The row starts with the result: "[<] 2.84 [H] [ng/mL]" and then the label at label_from. */
+static int
+result_before(const struct line *l, size_t label_from, size_t label_end, enum value_key key,
+              int lflags, enum unit_kind group_unit, struct found *f)
+{
+	const char *s = l->norm;
+	size_t i = 0, n, ue, we;
+	enum value_qualifier q = Q_NONE;
+	int oe, conv;
+	struct number num;
+	enum unit_kind u = U_NONE;
+	double canon;
+
+	memset(f, 0, sizeof(*f));
+	skip_spaces(s, label_from, &i);
+	n = parse_sign(s, label_from, i, &q, &oe);
+	i += n;
+	skip_spaces(s, label_from, &i);
+	if (!parse_number(s, label_from, i, &num))
+		return 0;
+	i = num.end;
+	skip_spaces(s, label_from, &i);
+	we = word_end(s, label_from, i);
+	if ((we - i == 1 && (s[i] == 'h' || s[i] == 'l')) ||
+	    (we - i == 4 && memcmp(s + i, "high", 4) == 0) ||
+	    (we - i == 3 && memcmp(s + i, "low", 3) == 0)) {
+		f->printed_flag = s[i] == 'h' ? FLAG_HIGH : FLAG_LOW;
+		i = we;
+	}
+	u = parse_unit(s, label_from, i, &ue);
+	if (u != U_NONE)
+		i = ue;
+	skip_spaces(s, label_from, &i);
+	if (i != label_from)
+		return 0;
+	if (u == U_NONE || u == U_UNKNOWN)
+		u = group_unit;
+	if ((lflags & L_NEEDS_UNIT) && (u == U_NONE || u == U_UNKNOWN))
+		return 0;
+	if (u == U_TIME || !convert(key, u, num.v, &canon, &conv) || canon < keys[key].min ||
+	    canon > keys[key].max)
+		return 0;
+	f->ok = 1;
+	f->num = num;
+	f->q = q;
+	f->unit = u;
+	f->src_end = l->olen;
+	f->whole_line = 1;
+	scan_tail(l, label_end, f);
+	return 1;
+}
+
+/* True when the text writes decimals with a point ("12.5") and never with a comma followed by one
+ * or two digits ("7,1"). */
+static int
+decimal_points_only(const char *t)
+{
+	int points = 0;
+
+	for (const char *p = t; *p; p++) {
+		if (p == t || !isdigit((unsigned char)p[-1]) || !isdigit((unsigned char)p[1]))
+			continue;
+		if (*p == ',' && (!isdigit((unsigned char)p[2]) || !isdigit((unsigned char)p[3])))
+			return 0;
+		if (*p == '.')
+			points++;
+	}
+	return points > 0;
+}
+
 void
 values_extract(const char *text, struct value_set *out)
 {
@@ -1444,11 +1629,15 @@ values_extract(const char *text, struct value_set *out)
 	const char *p = text;
 	bool nr[V_KEY_COUNT] = {false};
 
+	enum unit_kind group_unit = U_NONE;
+
 	memset(out, 0, sizeof(*out));
+	thousands_commas = decimal_points_only(text);
 	d.male = strcasestr(text, "sex: male") != NULL || strcasestr(text, "sex male") != NULL ||
 	         strcasestr(text, "semen") != NULL || strcasestr(text, "andrology") != NULL;
 	while (*p) {
 		const char *eol = strpbrk(p, "\n\f"), *next = NULL;
+		struct found f2;
 		size_t n = eol ? (size_t)(eol - p) : strlen(p), nnext = 0, i;
 
 		if (eol && eol[1] && eol[1] != '\n' && eol[1] != '\f') {
@@ -1457,6 +1646,9 @@ values_extract(const char *text, struct value_set *out)
 			nnext = e2 ? (size_t)(e2 - next) : strlen(next);
 		}
 		line_load(&l, p, n);
+		if (p > text && p[-1] == '\f')
+			group_unit = U_NONE;
+		heading_unit(&l, &group_unit);
 		for (i = 0; i < l.len;) {
 			size_t end;
 			int li = label_at(&l, i, &end);
@@ -1468,8 +1660,9 @@ values_extract(const char *text, struct value_set *out)
 				continue;
 			}
 			k = labels[li].key;
-			if (negated(&l, i) || ((labels[li].flags & L_SEMEN) &&
-			                       !semen_context(&d, (size_t)(p - text) + l.map[i]))) {
+			if (negated(&l, i) || negated_after(&l, end) ||
+			    ((labels[li].flags & L_SEMEN) &&
+			     !semen_context(&d, (size_t)(p - text) + l.map[i]))) {
 				i = end;
 				continue;
 			}
@@ -1479,12 +1672,20 @@ values_extract(const char *text, struct value_set *out)
 				    percent_before(&l, i, end, &f, &start)) {
 					record(out, k, &f, &l, start, next, &d);
 				} else {
-					scan_value(k, labels[li].flags, &l, end, next, nnext, &f);
+					scan_value(k, labels[li].flags, &l, end, next, nnext,
+					           group_unit, &f);
+					/* "2.84  ng/mL  ANTI-MULLERIAN HORMONE  0.78-5.24": the
+					 * result column before the test's name */
+					if ((!f.ok || f.crossed) && !f.not_reported &&
+					    result_before(&l, i, end, k, labels[li].flags,
+					                  group_unit, &f2))
+						f = f2;
 					if (f.ok) {
 						if ((labels[li].flags & L_SPERM_COUNT) &&
 						    f.unit == U_MILLION_ML)
 							k = V_SPERM_CONCENTRATION;
-						record(out, k, &f, &l, i, next, &d);
+						record(out, k, &f, &l, f.whole_line ? 0 : i, next,
+						       &d);
 					} else if (f.not_reported) {
 						nr[k] = true;
 					}

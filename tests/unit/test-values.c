@@ -169,6 +169,28 @@ static const struct vcase cases[] = {
     {"Estradiol 479 (pmol/L)", V_ESTRADIOL, "130.48", NULL},
     {"AMH: undetectable", V_AMH, "NR", NULL},
     {"Prolactin: see comment", V_PROLACTIN, "NR", NULL},
+    /* found on rendered reports of other layouts (tests/unit/test-reports.c) */
+    {"Prolactin                        < 500                       268              mIU/L",
+     V_PROLACTIN, "12.64", "normal"},
+    {"Progesterone   Follicular < 5   2.2   nmol/L", V_PROGESTERONE, "0.69", NULL},
+    {"Prolactin (mIU/L)      356      102 - 496", V_PROLACTIN, "16.79", "normal"},
+    {"Steroid hormones (nmol/L)\nProgesterone   34.6   > 30 indicates ovulation", V_PROGESTERONE,
+     "10.88", NULL},
+    {"Steroid hormones (nmol/L)\nThyroid\nProgesterone   34.6", V_PROGESTERONE, "34.60", NULL},
+    {"RESULT FLAG UNITS TEST REFERENCE\n2.84   ng/mL   ANTI-MULLERIAN HORMONE   0.78-5.24", V_AMH,
+     "2.84", "normal"},
+    {"9.6    mIU/mL   FSH   FOLLICULAR 3.5-12.5\n7.2   mIU/mL   LH   FOLLICULAR 2.4-12.6", V_FSH,
+     "9.60", NULL},
+    {"1.98   uIU/mL   TSH W/REFLEX TO FT4   0.45-4.50", V_TSH, "1.98", "normal"},
+    {"TESTOSTERONE, FREE  31.8 L  35.0-155.0 pg/mL", V_TESTOSTERONE, "", NULL},
+    {"Progesterone 17-OH 2.4 nmol/L", V_PROGESTERONE, "", NULL},
+    {"E2: 250 pg/mL, P4: 0.8 ng/mL", V_PROGESTERONE, "0.80", NULL},
+    {"Day 10: E2 1,546 pg/mL, LH 8.1 IU/L", V_ESTRADIOL, "1546.00", NULL},
+    {"Estradiol 143,0 pmol/L; AMH 2,1 ng/mL; FSH 1,546 IU/L", V_FSH, "1.55", NULL},
+    {"Endometrial stripe  9.8 mm, trilaminar", V_ENDOMETRIAL_THICKNESS, "9.80", NULL},
+    {"SEMEN\nMotility: PR 32%, NP 8%, IM 60%", V_PROGRESSIVE_MOTILITY, "32.00", NULL},
+    {"SEMEN\nMotility: PR 32%, NP 8%, IM 60%", V_TOTAL_MOTILITY, "", NULL},
+    {"Prolactin  268  _mlU/L", V_PROLACTIN, "12.64", NULL},
 };
 
 static void
