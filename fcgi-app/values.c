@@ -1464,12 +1464,12 @@ record(struct value_set *out, enum value_key k, const struct found *f, const str
 static int
 negated_after(const struct line *l, size_t end)
 {
-	static const char *const after[] = {"free",  "bioavailable", "bio",   "calculated",
-	                                    "index", "17",           "ratio", "binding"};
+	static const char *const after[] = {"free",     "bioavailable", "bio",        "calculated",
+	                                    "index",    "17",           "ratio",      "binding",
+	                                    "receptor", "antibody",     "antibodies", "shbg"};
 	size_t i = end;
 
-	while (i < l->len &&
-	       (l->norm[i] == ' ' || l->norm[i] == ',' || l->norm[i] == '(' || l->norm[i] == '-'))
+	while (i < l->len && strchr(" ,(-/", l->norm[i]))
 		i++;
 	for (size_t k = 0; k < sizeof(after) / sizeof(after[0]); k++)
 		if (starts_with_word(l->norm, l->len, i, after[k]))

@@ -191,6 +191,9 @@ static const struct vcase cases[] = {
     {"SEMEN\nMotility: PR 32%, NP 8%, IM 60%", V_PROGRESSIVE_MOTILITY, "32.00", NULL},
     {"SEMEN\nMotility: PR 32%, NP 8%, IM 60%", V_TOTAL_MOTILITY, "", NULL},
     {"Prolactin  268  _mlU/L", V_PROLACTIN, "12.64", NULL},
+    {"TSH receptor antibodies 1.2 IU/L", V_TSH, "", NULL},
+    {"Testosterone/SHBG ratio 2.1", V_TESTOSTERONE, "", NULL},
+    {"Antral follicle count (AFC): R=6, L=7, total = 13", V_AFC, "13.00", NULL},
 };
 
 static void
