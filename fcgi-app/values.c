@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "units.h"
 #include "values.h"
 
 #define LINE_MAX_BYTES 1024
@@ -259,12 +260,6 @@ static const char *const not_reported_phrases[] = {
 /* --- small text helpers ------------------------------------------------------------------------
  */
 
-static int
-is_alnum(unsigned char c)
-{
-	return isalnum(c) || c >= 0x80;
-}
-
 /* A lower-case copy of a line with "ü"/"Ü" folded to "u"; map[i] is the byte offset in the
  * original line of norm[i]. */
 struct line {
@@ -301,27 +296,6 @@ line_load(struct line *l, const char *p, size_t n)
 	l->len = j;
 }
 
-/* Matches pat at s[i] (pat's spaces match runs of spaces and hyphens); returns the end or 0. */
-static size_t
-match_at(const char *s, size_t len, size_t i, const char *pat)
-{
-	size_t j = i;
-
-	for (; *pat; pat++) {
-		if (*pat == ' ') {
-			if (j >= len || (s[j] != ' ' && s[j] != '-'))
-				return 0;
-			while (j < len && (s[j] == ' ' || s[j] == '-'))
-				j++;
-		} else {
-			if (j >= len || s[j] != *pat)
-				return 0;
-			j++;
-		}
-	}
-	return j;
-}
-
 /* A label starting at word boundary i: its index and end, or -1. */
 static int
 label_at(const struct line *l, size_t i, size_t *end)
@@ -329,11 +303,11 @@ label_at(const struct line *l, size_t i, size_t *end)
 	size_t k, best_end = 0;
 	int best = -1;
 
-	if (i > 0 && is_alnum((unsigned char)l->norm[i - 1]))
+	if (i > 0 && text_alnum((unsigned char)l->norm[i - 1]))
 		return -1;
 	for (k = 0; k < NLABELS; k++) {
-		size_t e = match_at(l->norm, l->len, i, labels[k].text);
-		if (e > best_end && (e >= l->len || !is_alnum((unsigned char)l->norm[e]))) {
+		size_t e = text_match(l->norm, l->len, i, labels[k].text);
+		if (e > best_end && (e >= l->len || !text_alnum((unsigned char)l->norm[e]))) {
 			best = (int)k;
 			best_end = e;
 		}
@@ -341,395 +315,6 @@ label_at(const struct line *l, size_t i, size_t *end)
 	if (best >= 0)
 		*end = best_end;
 	return best;
-}
-
-static int
-starts_with_word(const char *s, size_t len, size_t i, const char *w)
-{
-	size_t n = strlen(w);
-
-	if (i + n > len || memcmp(s + i, w, n) != 0)
-		return 0;
-	/* Phrases ending in a space or punctuation carry their own boundary. */
-	if (!is_alnum((unsigned char)w[n - 1]))
-		return 1;
-	return i + n >= len || !is_alnum((unsigned char)s[i + n]);
-}
-
-/* --- numbers and units -------------------------------------------------------------------------
- */
-
-/* Whether "1,546" is a thousand and more (the document writes decimals with a point) or a
- * decimal (it writes them with a comma): decided once per document by values_extract(). The one
- * piece of state of this file; values_extract() is not for two threads at once. */
-static int thousands_commas;
-
-/* OCR reads 0 as O/o, 1 as l/I, 5 as S inside numbers. */
-static int
-ocr_digit(char c)
-{
-	switch (c) {
-	case 'o':
-		return '0';
-	case 'l':
-	case 'i':
-		return '1';
-	case 's':
-		return '5';
-	default:
-		return isdigit((unsigned char)c) ? c : 0;
-	}
-}
-
-struct number {
-	double v;
-	size_t end;
-	int ocr_fixed; /* letters read as digits */
-	int decimals;
-};
-
-/* A number at s[i]: digits with one '.' or ',' decimal separator; letters that OCR confuses with
- * digits count when the token also holds a real digit and no other letters. */
-static int
-parse_number(const char *s, size_t len, size_t i, struct number *n)
-{
-	char buf[32];
-	size_t j = i, b = 0;
-	int digits = 0, real = 0, sep = 0, fixed = 0, decimals = 0;
-
-	while (j < len && b < sizeof(buf) - 1) {
-		char c = s[j], d = ocr_digit(c);
-		/* A letter closing the token is a flag or a unit ("3L", "5s"), not a digit; only a
-		 * trailing O reads as 0 ("1O"). */
-		if (d && !isdigit((unsigned char)c) && c != 'o' && !(j > i && s[j - 1] == '.') &&
-		    (j + 1 >= len || !is_alnum((unsigned char)s[j + 1])))
-			break;
-		if (d) {
-			if (!isdigit((unsigned char)c))
-				fixed++;
-			else
-				real++;
-			buf[b++] = d;
-			digits++;
-			if (sep)
-				decimals++;
-			j++;
-		} else if (c == ',' && !sep && thousands_commas && digits <= 3 && j + 3 < len &&
-		           isdigit((unsigned char)s[j + 1]) && isdigit((unsigned char)s[j + 2]) &&
-		           isdigit((unsigned char)s[j + 3]) &&
-		           (j + 4 >= len || !isdigit((unsigned char)s[j + 4]))) {
-			/* "1,546" in a document that writes decimals with a point */
-			j++;
-		} else if ((c == '.' || c == ',') && !sep && digits > 0 && j + 1 < len &&
-		           (isdigit((unsigned char)s[j + 1]) ||
-		            (ocr_digit(s[j + 1]) &&
-		             (j + 2 >= len || !is_alnum((unsigned char)s[j + 2]) ||
-		              isdigit((unsigned char)s[j + 2]))))) {
-			buf[b++] = '.';
-			sep = 1;
-			j++;
-		} else {
-			break;
-		}
-	}
-	if (!real || (fixed && fixed * 2 > digits))
-		return 0;
-	/* A token that goes on with letters ("3rd", "4A") is not a number, except a glued flag or
-	 * unit, which the caller reads. */
-	while (b > 0 && buf[b - 1] == '.')
-		b--;
-	buf[b] = '\0';
-	n->v = strtod(buf, NULL);
-	n->end = j;
-	n->ocr_fixed = fixed;
-	n->decimals = decimals;
-	return 1;
-}
-
-enum unit_kind {
-	U_NONE,    /* no unit */
-	U_UNKNOWN, /* letters we do not know (OCR noise): taken as canonical */
-	U_NGML,
-	U_PGML,
-	U_PMOLL,
-	U_NMOLL,
-	U_IUL,   /* IU/L, mIU/mL, U/L */
-	U_MIUL,  /* mIU/L, mU/L (prolactin, TSH) */
-	U_UIUML, /* µIU/mL (TSH) */
-	U_NGDL,
-	U_UGL, /* µg/L = ng/mL */
-	U_NGL, /* ng/L = pg/mL */
-	U_MM,
-	U_CM,
-	U_ML,
-	U_PERCENT,
-	U_MILLION_ML,
-	U_MILLION,
-	U_TIME,  /* days, years, minutes: never a lab value */
-	U_OTHER, /* a known unit of no analyte here (mg, mcg, g, IU dose, kg) */
-};
-
-struct unit_form {
-	const char *text; /* lower case, compared after removing spaces */
-	enum unit_kind kind;
-};
-
-/* Spellings after lower-casing; OCR variants included ("mlu" for "miu", "uiu" for "µiu"). */
-static const struct unit_form unit_forms[] = {
-    {"ng/ml", U_NGML},
-    {"pg/ml", U_PGML},
-    {"pmol/l", U_PMOLL},
-    {"nmol/l", U_NMOLL},
-    {"miu/ml", U_IUL},
-    {"mlu/ml", U_IUL},
-    {"m1u/ml", U_IUL},
-    {"iu/l", U_IUL},
-    {"lu/l", U_IUL},
-    {"u/l", U_IUL},
-    {"miu/l", U_MIUL},
-    {"mlu/l", U_MIUL},
-    {"m1u/l", U_MIUL},
-    {"mliu/l", U_MIUL},
-    {"mliu/ml", U_IUL},
-    {"m|u/l", U_MIUL},
-    {"m|u/ml", U_IUL},
-    {"miu/i", U_MIUL},
-    {"pmol/i", U_PMOLL},
-    {"nmol/i", U_NMOLL},
-    {"mu/l", U_MIUL},
-    {"uiu/ml", U_UIUML},
-    {"\xc2\xb5iu/ml", U_UIUML},
-    {"\xce\xbciu/ml", U_UIUML},
-    {"\xce\xbciu/ml", U_UIUML},
-    {"\xce\xbcu/ml", U_UIUML},
-    {"\xc2\xb5u/ml", U_UIUML},
-    {"uu/ml", U_UIUML},
-    {"ng/dl", U_NGDL},
-    {"\xc2\xb5g/l", U_UGL},
-    {"ug/l", U_UGL},
-    {"ng/l", U_NGL},
-    {"mm", U_MM},
-    {"cm", U_CM},
-    {"ml", U_ML},
-    {"%", U_PERCENT},
-    {"million/ml", U_MILLION_ML},
-    {"mill/ml", U_MILLION_ML},
-    {"m/ml", U_MILLION_ML},
-    {"million", U_MILLION},
-    {"mio/ml", U_MILLION_ML},
-    {"mio", U_MILLION},
-    {"days", U_TIME},
-    {"day", U_TIME},
-    {"years", U_TIME},
-    {"year", U_TIME},
-    {"yrs", U_TIME},
-    {"weeks", U_TIME},
-    {"months", U_TIME},
-    {"min", U_TIME},
-    {"minutes", U_TIME},
-    {"hours", U_TIME},
-    {"h", U_NONE},
-    {"mg", U_OTHER},
-    {"mcg", U_OTHER},
-    {"g", U_OTHER},
-    {"kg", U_OTHER},
-    {"iu", U_OTHER},
-    {"units", U_OTHER},
-    {"ng", U_OTHER},
-    {"mmol/l", U_OTHER},
-    {"ug/dl", U_OTHER},
-    {"\xc2\xb5g/dl", U_OTHER},
-    {"pg", U_OTHER},
-    {"x", U_OTHER},
-};
-
-/* Reads a unit at s[i] (after optional spaces). Returns its kind and sets *end; U_NONE when the
- * next thing is not a unit-like token. The "x10^6" family (×10⁶, x10*6, 10^6) is recognised by
- * shape because OCR mangles its superscript. */
-static enum unit_kind
-parse_unit(const char *s, size_t len, size_t i, size_t *end)
-{
-	char tok[40];
-	size_t j = i, t = 0, k;
-
-	*end = i;
-	while (j < len && s[j] == ' ')
-		j++;
-	/* OCR's stray mark before a unit: "_mlU/L", "|ng/mL" */
-	if (j + 1 < len && (s[j] == '_' || s[j] == '|') && isalpha((unsigned char)s[j + 1]))
-		j++;
-	if (j < len && s[j] == '%') {
-		*end = j + 1;
-		return U_PERCENT;
-	}
-	/* ×10⁶ / x10^6 / x 10*6 / 10^6 */
-	{
-		size_t q = j;
-		int times = 1;
-		if (q + 1 < len && (unsigned char)s[q] == 0xc3 && (unsigned char)s[q + 1] == 0x97)
-			q += 2; /* × */
-		else if (q < len && (s[q] == 'x' || s[q] == '*'))
-			q++;
-		else
-			times = 0;
-		while (q < len && s[q] == ' ')
-			q++;
-		/* Without its "x", "10" must be followed by an exponent sign: "102 - 496" is a
-		 * range. */
-		if (q + 1 < len && s[q] == '1' && (s[q + 1] == '0' || s[q + 1] == 'o') &&
-		    (times ||
-		     (q + 2 < len && (s[q + 2] == '^' || (unsigned char)s[q + 2] == 0xe2)))) {
-			size_t r = q + 2, stop;
-			while (r < len && s[r] != ' ' && s[r] != '/' && r - q < 12)
-				r++;
-			stop = r;
-			if (stop < len && s[stop] == '/') {
-				r = stop + 1;
-				while (r < len && is_alnum((unsigned char)s[r]))
-					r++;
-				*end = r;
-				return match_at(s, len, stop + 1, "ml") ? U_MILLION_ML : U_MILLION;
-			}
-			*end = stop;
-			return U_MILLION;
-		}
-	}
-	/* A token of letters, '/', µ and digits right after letters ("m1u/ml"). */
-	k = j;
-	while (k < len && t < sizeof(tok) - 1) {
-		unsigned char c = (unsigned char)s[k];
-		if (isalpha(c) || c == '/' || c >= 0x80 || c == '%' ||
-		    (isdigit(c) && t > 0 && isalpha((unsigned char)tok[t - 1])))
-			tok[t++] = (char)c;
-		else if (c == ' ' && k + 1 < len && s[k + 1] == '/' && t > 0)
-			; /* "ng /mL" */
-		else if (c == '/' || (c == ' ' && t > 0 && tok[t - 1] == '/'))
-			;
-		else
-			break;
-		k++;
-	}
-	tok[t] = '\0';
-	if (t == 0)
-		return U_NONE;
-	for (size_t u = 0; u < sizeof(unit_forms) / sizeof(unit_forms[0]); u++) {
-		size_t n = strlen(unit_forms[u].text);
-		if (t >= n && memcmp(tok, unit_forms[u].text, n) == 0 &&
-		    (t == n || tok[n] == '/' || unit_forms[u].kind == U_MILLION_ML)) {
-			/* "x10^6/ejaculate", "million/ejaculate": the total count */
-			if (t > n && unit_forms[u].kind == U_MILLION && tok[n] == '/') {
-				*end = k;
-				return match_at(tok, t, n + 1, "ml") ? U_MILLION_ML : U_MILLION;
-			}
-			if (t == n) {
-				*end = k;
-				return unit_forms[u].kind;
-			}
-		}
-	}
-	*end = k;
-	return U_UNKNOWN;
-}
-
-/* The usual spelling of a unit that needs converting. */
-static const char *
-unit_name(enum unit_kind u)
-{
-	switch (u) {
-	case U_PMOLL:
-		return "pmol/L";
-	case U_NMOLL:
-		return "nmol/L";
-	case U_MIUL:
-		return "mIU/L";
-	case U_NGML:
-		return "ng/mL";
-	case U_CM:
-		return "cm";
-	default:
-		return "";
-	}
-}
-
-/* Converts a printed number in unit u to key k's canonical unit. Returns 0 when u cannot be a
- * unit of k; *converted says whether a factor was applied. */
-static int
-convert(enum value_key k, enum unit_kind u, double v, double *out, int *converted)
-{
-	*converted = 0;
-	*out = v;
-	if (u == U_NONE || u == U_UNKNOWN)
-		return 1;
-	switch (k) {
-	case V_AMH:
-		if (u == U_NGML || u == U_UGL)
-			return 1;
-		if (u == U_PMOLL)
-			return *converted = 1, *out = v / 7.14, 1;
-		return 0;
-	case V_FSH:
-	case V_LH:
-		return u == U_IUL || u == U_MIUL; /* "mU/L" and "mIU/L" are also written for IU/L */
-	case V_ESTRADIOL:
-		if (u == U_PGML || u == U_NGL)
-			return 1;
-		if (u == U_PMOLL)
-			return *converted = 1, *out = v / 3.671, 1;
-		return 0;
-	case V_PROGESTERONE:
-		if (u == U_NGML || u == U_UGL)
-			return 1;
-		if (u == U_NMOLL)
-			return *converted = 1, *out = v / 3.18, 1;
-		return 0;
-	case V_PROLACTIN:
-		if (u == U_NGML || u == U_UGL)
-			return 1;
-		if (u == U_MIUL)
-			return *converted = 1, *out = v / 21.2, 1;
-		return 0;
-	case V_TSH:
-		return u == U_MIUL || u == U_UIUML || u == U_IUL;
-	case V_TESTOSTERONE:
-		if (u == U_NGDL)
-			return 1;
-		if (u == U_NMOLL)
-			return *converted = 1, *out = v * 28.84, 1;
-		if (u == U_NGML)
-			return *converted = 1, *out = v * 100, 1;
-		return 0;
-	case V_AFC:
-		return 0;
-	case V_ENDOMETRIAL_THICKNESS:
-		if (u == U_MM)
-			return 1;
-		if (u == U_CM)
-			return *converted = 1, *out = v * 10, 1;
-		return 0;
-	case V_SEMEN_VOLUME:
-		return u == U_ML;
-	case V_SEMEN_PH:
-		return 0;
-	case V_SPERM_CONCENTRATION:
-		return u == U_MILLION_ML;
-	case V_TOTAL_SPERM_COUNT:
-		return u == U_MILLION;
-	case V_TOTAL_MOTILITY:
-	case V_PROGRESSIVE_MOTILITY:
-	case V_NORMAL_MORPHOLOGY:
-	case V_VITALITY:
-		return u == U_PERCENT;
-	default:
-		return 0;
-	}
-}
-
-static double
-round2(double v)
-{
-	/* Half-up from the printed number: a small nudge keeps 2.675 from rounding down because
-	 * its binary value is 2.67499... */
-	return floor(v * 100.0 + 0.5 + 1e-7) / 100.0;
 }
 
 /* --- context -----------------------------------------------------------------------------------
@@ -820,7 +405,7 @@ parse_range(const char *s, size_t len, size_t i, struct range *r, size_t *end)
 	struct number a, b;
 	size_t j;
 
-	if (!parse_number(s, len, i, &a))
+	if (!number_parse(s, len, i, &a))
 		return 0;
 	j = a.end;
 	while (j < len && s[j] == ' ')
@@ -830,7 +415,7 @@ parse_range(const char *s, size_t len, size_t i, struct range *r, size_t *end)
 	else if (j + 2 < len && (unsigned char)s[j] == 0xe2 && (unsigned char)s[j + 1] == 0x80 &&
 	         ((unsigned char)s[j + 2] == 0x93 || (unsigned char)s[j + 2] == 0x94))
 		j += 3; /* en or em dash */
-	else if (starts_with_word(s, len, j, "to"))
+	else if (text_word_at(s, len, j, "to"))
 		j += 2;
 	else
 		return 0;
@@ -838,7 +423,7 @@ parse_range(const char *s, size_t len, size_t i, struct range *r, size_t *end)
 		j++;
 	if (j < len && s[j] == '<')
 		j++; /* "<5.0-54.7" has its own sign; "0.5 - <1.0" too */
-	if (!parse_number(s, len, j, &b) || b.v < a.v)
+	if (!number_parse(s, len, j, &b) || b.v < a.v)
 		return 0;
 	r->have = 1;
 	r->lo = a.v;
@@ -908,10 +493,10 @@ static int
 not_reported_at(const char *s, size_t len, size_t i)
 {
 	for (size_t k = 0; k < sizeof(not_reported_phrases) / sizeof(not_reported_phrases[0]); k++)
-		if (starts_with_word(s, len, i, not_reported_phrases[k]))
+		if (text_word_at(s, len, i, not_reported_phrases[k]))
 			return 1;
 	/* "na" or "nd" closing the line */
-	if ((starts_with_word(s, len, i, "na") || starts_with_word(s, len, i, "nd")) &&
+	if ((text_word_at(s, len, i, "na") || text_word_at(s, len, i, "nd")) &&
 	    (i + 2 >= len || s[i + 2] == ' '))
 		return 1;
 	return 0;
@@ -943,7 +528,7 @@ scan_tail(const struct line *l, size_t i, struct found *f)
 			size_t j = i + n;
 			struct number b;
 			skip_spaces(s, len, &j);
-			if (parse_number(s, len, j, &b)) {
+			if (number_parse(s, len, j, &b)) {
 				f->range.have = 1;
 				f->range.lo = q == Q_GT ? b.v : NAN;
 				f->range.hi = q == Q_LT ? b.v : NAN;
@@ -955,7 +540,7 @@ scan_tail(const struct line *l, size_t i, struct found *f)
 		if (isalpha((unsigned char)s[i])) {
 			size_t we = word_end(s, len, i);
 			if (f->printed_flag == FLAG_NONE &&
-			    (we >= len || !is_alnum((unsigned char)s[we]))) {
+			    (we >= len || !text_alnum((unsigned char)s[we]))) {
 				if ((we - i == 1 && s[i] == 'h') ||
 				    (we - i == 4 && memcmp(s + i, "high", 4) == 0))
 					f->printed_flag = FLAG_HIGH;
@@ -997,14 +582,14 @@ per_ovary_afc(const struct line *l, size_t i, struct found *f)
 				continue;
 			}
 			while (k < len && !isdigit((unsigned char)s[k]) && k - we < 12 &&
-			       !is_alnum((unsigned char)s[k]))
+			       !text_alnum((unsigned char)s[k]))
 				k++;
 			if (k < len && (s[k] == 'o' || s[k] == 'v')) /* "right ovary 5" */
 				k = word_end(s, len, k);
 			skip_spaces(s, len, &k);
 			while (k < len && (s[k] == ':' || s[k] == '=' || s[k] == ' '))
 				k++;
-			if (parse_number(s, len, k, &n) && n.decimals == 0 &&
+			if (number_parse(s, len, k, &n) && n.decimals == 0 &&
 			    (r ? !right : !left)) {
 				sum += n.v;
 				sides++;
@@ -1040,7 +625,7 @@ lone_number_at(const char *s, size_t len, size_t i)
 	if ((we - i == 1 && (s[i] == 'h' || s[i] == 'l')) || (i < len && s[i] == '*'))
 		i = we > i ? we : i + 1;
 	skip_spaces(s, len, &i);
-	if (i >= len || !isdigit((unsigned char)s[i]) || !parse_number(s, len, i, &n))
+	if (i >= len || !isdigit((unsigned char)s[i]) || !number_parse(s, len, i, &n))
 		return 0;
 	return !parse_range(s, len, i, &r, &e);
 }
@@ -1084,7 +669,7 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 		}
 		n = parse_sign(s, len, i, &q, &oe);
 		if (n > 0 || isdigit((unsigned char)s[i]) ||
-		    (ocr_digit(s[i]) && i + 1 < len &&
+		    (number_ocr_digit(s[i]) && i + 1 < len &&
 		     (isdigit((unsigned char)s[i + 1]) ||
 		      (s[i + 1] == '.' && i + 2 < len && isdigit((unsigned char)s[i + 2]))))) {
 			size_t j = i + n, ue = 0;
@@ -1094,7 +679,7 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 			int conv;
 
 			skip_spaces(s, len, &j);
-			if (!parse_number(s, len, j, &num)) {
+			if (!number_parse(s, len, j, &num)) {
 				i = j > i ? j : i + 1;
 				continue;
 			}
@@ -1149,15 +734,15 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 			}
 			if (num.end < len && isalpha((unsigned char)s[num.end])) {
 				size_t ge;
-				enum unit_kind gu = parse_unit(s, len, num.end, &ge);
+				enum unit_kind gu = unit_parse(s, len, num.end, &ge);
 				size_t we = word_end(s, len, num.end);
 				int flag =
 				    we - num.end == 1 && (s[num.end] == 'l' || s[num.end] == 'h');
 				int ordinal =
-				    we - num.end == 2 && (match_at(s, len, num.end, "rd") ||
-				                          match_at(s, len, num.end, "th") ||
-				                          match_at(s, len, num.end, "st") ||
-				                          match_at(s, len, num.end, "nd"));
+				    we - num.end == 2 && (text_match(s, len, num.end, "rd") ||
+				                          text_match(s, len, num.end, "th") ||
+				                          text_match(s, len, num.end, "st") ||
+				                          text_match(s, len, num.end, "nd"));
 				if (gu == U_UNKNOWN && !flag && !ordinal) {
 					i = we;
 					continue;
@@ -1165,29 +750,31 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 			}
 			/* Ordinals ("3rd generation") are words. */
 			if (num.end + 1 < len &&
-			    (match_at(s, len, num.end, "rd") || match_at(s, len, num.end, "th") ||
-			     match_at(s, len, num.end, "st") || match_at(s, len, num.end, "nd")) &&
-			    !is_alnum((unsigned char)s[num.end + 2])) {
+			    (text_match(s, len, num.end, "rd") ||
+			     text_match(s, len, num.end, "th") ||
+			     text_match(s, len, num.end, "st") ||
+			     text_match(s, len, num.end, "nd")) &&
+			    !text_alnum((unsigned char)s[num.end + 2])) {
 				i = num.end + 2;
 				continue;
 			}
 			/* A glued flag: "3L", "7.9H". */
 			if (num.end < len && (s[num.end] == 'l' || s[num.end] == 'h') &&
-			    (num.end + 1 >= len || !is_alnum((unsigned char)s[num.end + 1]))) {
+			    (num.end + 1 >= len || !text_alnum((unsigned char)s[num.end + 1]))) {
 				f->printed_flag = s[num.end] == 'l' ? FLAG_LOW : FLAG_HIGH;
 				ue = num.end + 1;
 				u = U_NONE;
 				/* the unit may follow the flag */
 				{
 					size_t ue2;
-					enum unit_kind u2 = parse_unit(s, len, ue, &ue2);
+					enum unit_kind u2 = unit_parse(s, len, ue, &ue2);
 					if (u2 != U_NONE && u2 != U_UNKNOWN) {
 						u = u2;
 						ue = ue2;
 					}
 				}
 			} else {
-				u = parse_unit(s, len, num.end, &ue);
+				u = unit_parse(s, len, num.end, &ue);
 				/* Flags may sit between the number and its unit: "9.3 L
 				 * million/mL", "19.5 * U/L", "30.0 H NG/ML". */
 				if (u == U_NONE || u == U_UNKNOWN) {
@@ -1199,12 +786,12 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 					    (we - k == 3 && memcmp(s + k, "low", 3) == 0)) {
 						f->printed_flag =
 						    s[k] == 'h' ? FLAG_HIGH : FLAG_LOW;
-						u = parse_unit(s, len, we, &ue);
+						u = unit_parse(s, len, we, &ue);
 						if (u == U_NONE)
 							ue = we;
 					} else if (k < len && s[k] == '*') {
 						f->star = 1;
-						u = parse_unit(s, len, k + 1, &ue);
+						u = unit_parse(s, len, k + 1, &ue);
 						if (u == U_NONE)
 							ue = k + 1;
 					} else if (k < len && s[k] == '(' && k + 2 < len &&
@@ -1216,7 +803,7 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 					} else if (k < len && s[k] == '(') {
 						/* "479 (pmol/L)" */
 						size_t pe;
-						enum unit_kind pu = parse_unit(s, len, k + 1, &pe);
+						enum unit_kind pu = unit_parse(s, len, k + 1, &pe);
 						if (pu != U_NONE && pu != U_UNKNOWN && pe < len &&
 						    s[pe] == ')') {
 							u = pu;
@@ -1244,7 +831,7 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 			}
 			if ((lflags & L_NEEDS_UNIT) && (u == U_NONE || u == U_UNKNOWN))
 				return;
-			if (u == U_TIME || !convert(key, u, num.v, &canon, &conv))
+			if (u == U_TIME || !unit_convert(key, u, num.v, &canon, &conv))
 				return;
 			if (canon < keys[key].min || canon > keys[key].max)
 				return;
@@ -1254,7 +841,7 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 			{
 				size_t k = ue;
 				skip_spaces(s, len, &k);
-				if (starts_with_word(s, len, k, "of"))
+				if (text_word_at(s, len, k, "of"))
 					k += 2, skip_spaces(s, len, &k);
 				if (u == U_PERCENT && label_at(cur, k, &e) >= 0)
 					return;
@@ -1275,14 +862,14 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 			if (we < len && isdigit((unsigned char)s[we]) && we - i <= 4 &&
 			    !(we - i == 1 &&
 			      (s[i] == 'x' || s[i] == 'l' || s[i] == 'o' || s[i] == 's'))) {
-				while (we < len && is_alnum((unsigned char)s[we]))
+				while (we < len && text_alnum((unsigned char)s[we]))
 					we++;
 				if (++words > MAX_FILLER_WORDS)
 					return;
 				i = we;
 				continue;
 			}
-			enum unit_kind pu = parse_unit(s, len, i, &ue);
+			enum unit_kind pu = unit_parse(s, len, i, &ue);
 			/* "Estradiol  pmol/L  479": the unit column before the result */
 			if (pu != U_NONE && pu != U_UNKNOWN && pu != U_OTHER && pu != U_TIME &&
 			    pu != U_MILLION) {
@@ -1341,7 +928,7 @@ scan_value(enum value_key key, int lflags, struct line *l, size_t i, const char 
 			if (k < len && s[k] == ')' && !isdigit((unsigned char)s[i + 1])) {
 				/* "Estradiol (pmol/L)": a unit given with the label */
 				size_t ue;
-				enum unit_kind pu = parse_unit(s, k, i + 1, &ue);
+				enum unit_kind pu = unit_parse(s, k, i + 1, &ue);
 				if (pu != U_NONE && pu != U_UNKNOWN && pu != U_OTHER &&
 				    pu != U_TIME && ue == k)
 					f->pre_unit = pu;
@@ -1435,10 +1022,10 @@ record(struct value_set *out, enum value_key k, const struct found *f, const str
 
 	if (v->present)
 		return;
-	convert(k, f->unit, f->num.v, &canon, &conv);
+	unit_convert(k, f->unit, f->num.v, &canon, &conv);
 	memset(v, 0, sizeof(*v));
 	v->present = true;
-	v->value = round2(canon);
+	v->value = number_round2(canon);
 	v->qualifier = f->q;
 	if (conv) {
 		v->converted = true;
@@ -1472,7 +1059,7 @@ negated_after(const struct line *l, size_t end)
 	while (i < l->len && strchr(" ,(-/", l->norm[i]))
 		i++;
 	for (size_t k = 0; k < sizeof(after) / sizeof(after[0]); k++)
-		if (starts_with_word(l->norm, l->len, i, after[k]))
+		if (text_word_at(l->norm, l->len, i, after[k]))
 			return 1;
 	return 0;
 }
@@ -1508,9 +1095,9 @@ percent_before(const struct line *l, size_t at, size_t label_end, struct found *
 	while (j > 0 && (isdigit((unsigned char)l->norm[j - 1]) || l->norm[j - 1] == '.' ||
 	                 l->norm[j - 1] == ','))
 		j--;
-	if (j > 0 && is_alnum((unsigned char)l->norm[j - 1]))
+	if (j > 0 && text_alnum((unsigned char)l->norm[j - 1]))
 		return 0;
-	if (!parse_number(l->norm, l->len, j, &num) || num.v > 100)
+	if (!number_parse(l->norm, l->len, j, &num) || num.v > 100)
 		return 0;
 	memset(f, 0, sizeof(*f));
 	f->ok = 1;
@@ -1534,7 +1121,7 @@ heading_unit(const struct line *l, enum unit_kind *group)
 		if (label_at(l, i, &e) >= 0)
 			return;
 		if (l->norm[i] == '(' && u == U_NONE) {
-			enum unit_kind pu = parse_unit(l->norm, l->len, i + 1, &ue);
+			enum unit_kind pu = unit_parse(l->norm, l->len, i + 1, &ue);
 			if (pu != U_NONE && pu != U_UNKNOWN && pu != U_OTHER && pu != U_TIME &&
 			    ue < l->len && l->norm[ue] == ')') {
 				u = pu;
@@ -1569,7 +1156,7 @@ result_before(const struct line *l, size_t label_from, size_t label_end, enum va
 	n = parse_sign(s, label_from, i, &q, &oe);
 	i += n;
 	skip_spaces(s, label_from, &i);
-	if (!parse_number(s, label_from, i, &num))
+	if (!number_parse(s, label_from, i, &num))
 		return 0;
 	i = num.end;
 	skip_spaces(s, label_from, &i);
@@ -1580,7 +1167,7 @@ result_before(const struct line *l, size_t label_from, size_t label_end, enum va
 		f->printed_flag = s[i] == 'h' ? FLAG_HIGH : FLAG_LOW;
 		i = we;
 	}
-	u = parse_unit(s, label_from, i, &ue);
+	u = unit_parse(s, label_from, i, &ue);
 	if (u != U_NONE)
 		i = ue;
 	skip_spaces(s, label_from, &i);
@@ -1590,7 +1177,7 @@ result_before(const struct line *l, size_t label_from, size_t label_end, enum va
 		u = group_unit;
 	if ((lflags & L_NEEDS_UNIT) && (u == U_NONE || u == U_UNKNOWN))
 		return 0;
-	if (u == U_TIME || !convert(key, u, num.v, &canon, &conv) || canon < keys[key].min ||
+	if (u == U_TIME || !unit_convert(key, u, num.v, &canon, &conv) || canon < keys[key].min ||
 	    canon > keys[key].max)
 		return 0;
 	f->ok = 1;
@@ -1632,7 +1219,7 @@ values_extract(const char *text, struct value_set *out)
 	enum unit_kind group_unit = U_NONE;
 
 	memset(out, 0, sizeof(*out));
-	thousands_commas = decimal_points_only(text);
+	number_set_thousands_commas(decimal_points_only(text));
 	d.male = strcasestr(text, "sex: male") != NULL || strcasestr(text, "sex male") != NULL ||
 	         strcasestr(text, "semen") != NULL || strcasestr(text, "andrology") != NULL;
 	while (*p) {

@@ -1,7 +1,8 @@
 /* values.h: lab values from a document's text (extract.h), under the contract's canonical keys and
  * units (docs/api.md): label synonyms, values in tables (any column order) and in sentences, unit
  * conversion from SI, `<`/`>` qualifiers, flags against the printed reference range or the
- * published one, and the line each value came from. Pure: no I/O, no allocation. */
+ * published one, and the line each value came from. No I/O, no allocation; one document at a time
+ * per process (units.c keeps one setting of the document being read). */
 #ifndef FV_VALUES_H
 #define FV_VALUES_H
 
