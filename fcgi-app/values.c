@@ -1190,6 +1190,22 @@ result_before(const struct line *l, size_t label_from, size_t label_end, enum va
 	return 1;
 }
 
+/* The document is about a man: it says so ("Sex: Male", "Gender: M", "Male hormone panel") or
+ * it is a semen analysis. Decides the published testosterone reference. */
+static int
+about_a_man(const char *text)
+{
+	static const char *const marks[] = {
+	    "sex: male",  "sex male",     "sex: m\n", "sex: m ",   "gender: male", "gender: m\n",
+	    "gender: m ", "male hormone", "semen",    "andrology", "seminogram",   "spermiogram"};
+
+	for (size_t k = 0; k < sizeof(marks) / sizeof(marks[0]); k++)
+		for (const char *p = text; (p = strcasestr(p, marks[k])) != NULL; p++)
+			if (p == text || !isalpha((unsigned char)p[-1])) /* not "female hormone" */
+				return 1;
+	return 0;
+}
+
 /* True when the text writes decimals with a point ("12.5") and never with a comma followed by one
  * or two digits ("7,1"). */
 static int
@@ -1220,8 +1236,7 @@ values_extract(const char *text, struct value_set *out)
 
 	memset(out, 0, sizeof(*out));
 	number_set_thousands_commas(decimal_points_only(text));
-	d.male = strcasestr(text, "sex: male") != NULL || strcasestr(text, "sex male") != NULL ||
-	         strcasestr(text, "semen") != NULL || strcasestr(text, "andrology") != NULL;
+	d.male = about_a_man(text);
 	while (*p) {
 		const char *eol = strpbrk(p, "\n\f"), *next = NULL;
 		struct found f2;

@@ -194,6 +194,11 @@ static const struct vcase cases[] = {
     {"TSH receptor antibodies 1.2 IU/L", V_TSH, "", NULL},
     {"Testosterone/SHBG ratio 2.1", V_TESTOSTERONE, "", NULL},
     {"Antral follicle count (AFC): R=6, L=7, total = 13", V_AFC, "13.00", NULL},
+    /* the published testosterone reference follows the patient's sex */
+    {"Sex: F\nTestosterone 450 ng/dL", V_TESTOSTERONE, "450.00", "high"},
+    {"Gender: M\nTestosterone 450 ng/dL", V_TESTOSTERONE, "450.00", "normal"},
+    {"MALE HORMONE PANEL\nTestosterone 150 ng/dL", V_TESTOSTERONE, "150.00", "low"},
+    {"Female hormone profile\nTestosterone 150 ng/dL", V_TESTOSTERONE, "150.00", "high"},
 };
 
 static void
