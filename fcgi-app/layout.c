@@ -191,7 +191,9 @@ buckets_init(struct page *pg, const struct layout_word *w, size_t n)
 
 /* The line the word continues, or -1. A candidate's latest word must end before this one starts
  * (a little overlap allowed: italics, kerning, OCR boxes) and overlap it in height by half the
- * smaller of the two; the largest overlap wins, then the nearest centre. */
+ * smaller of the two. A line whose latest word is much nearer in x wins (a word's descenders
+ * must not send it to a stray mark far to the left); then the largest overlap, then the nearest
+ * centre. */
 static int
 find_line(const struct page *pg, double x0, double y0, double y1)
 {
@@ -199,14 +201,14 @@ find_line(const struct page *pg, double x0, double y0, double y1)
 	 */
 	double reach = pg->hmed + (y1 - y0) / 2, c = (y0 + y1) / 2;
 	int b, bfirst, blast, li, best = -1;
-	double best_ratio = 0, best_dist = 0;
+	double best_ratio = 0, best_dist = 0, best_gap = 0, far = 3 * pg->hmed;
 
 	bfirst = bucket_of(pg, c - reach, c - reach);
 	blast = bucket_of(pg, c + reach, c + reach);
 	for (b = bfirst; b <= blast; b++) {
 		for (li = pg->heads[b]; li >= 0; li = pg->lines[li].next) {
 			const struct line *l = &pg->lines[li];
-			double ov, ratio, dist, hmin;
+			double ov, ratio, dist, hmin, gap;
 
 			if (l->lastx1 > x0 + 0.3 * pg->hmed)
 				continue;
@@ -218,11 +220,15 @@ find_line(const struct page *pg, double x0, double y0, double y1)
 			dist = fabs(c - (l->ry0 + l->ry1) / 2);
 			if (ratio < 0.5)
 				continue;
-			if (best < 0 || ratio > best_ratio + 0.05 ||
+			gap = x0 - l->lastx1;
+			if (best >= 0 && gap > best_gap + far)
+				continue;
+			if (best < 0 || gap < best_gap - far || ratio > best_ratio + 0.05 ||
 			    (ratio > best_ratio - 0.05 && dist < best_dist)) {
 				best = li;
 				best_ratio = ratio;
 				best_dist = dist;
+				best_gap = gap;
 			}
 		}
 	}

@@ -178,6 +178,8 @@ static const struct label labels[] = {
     {"total count", V_TOTAL_SPERM_COUNT, L_SEMEN},
     {"sperm count", V_TOTAL_SPERM_COUNT, L_SPERM_COUNT},
     {"total motility", V_TOTAL_MOTILITY, L_SEMEN | L_PERCENT},
+    {"motile sperm", V_TOTAL_MOTILITY, L_SEMEN | L_PERCENT},
+    {"motile", V_TOTAL_MOTILITY, L_SEMEN | L_PERCENT | L_NEEDS_UNIT},
     {"motility", V_TOTAL_MOTILITY, L_SEMEN | L_PERCENT},
     {"progressive motility", V_PROGRESSIVE_MOTILITY, L_SEMEN | L_PERCENT},
     {"progressively motile", V_PROGRESSIVE_MOTILITY, L_SEMEN | L_PERCENT},
@@ -187,6 +189,8 @@ static const struct label labels[] = {
     {"normal forms", V_NORMAL_MORPHOLOGY, L_SEMEN | L_PERCENT},
     {"morphology", V_NORMAL_MORPHOLOGY, L_SEMEN | L_PERCENT},
     {"vitality", V_VITALITY, L_PERCENT},
+    {"live sperm", V_VITALITY, L_SEMEN | L_PERCENT},
+    {"live spermatozoa", V_VITALITY, L_SEMEN | L_PERCENT},
     {"viability", V_VITALITY, L_PERCENT},
 };
 #define NLABELS (sizeof(labels) / sizeof(labels[0]))
@@ -285,6 +289,16 @@ line_load(struct line *l, const char *p, size_t n)
 			l->map[j] = (unsigned short)i;
 			l->norm[j++] = 'u';
 			i += 2;
+			continue;
+		}
+		/* General punctuation (U+2010-U+203F: dashes, curly quotes, bullets) is
+		 * punctuation, not part of a word: "‘progressive motility", "• AFC", "3.5–12.5". */
+		if (c == 0xe2 && i + 2 < n && (unsigned char)p[i + 1] == 0x80 &&
+		    (unsigned char)p[i + 2] >= 0x90) {
+			unsigned char d = (unsigned char)p[i + 2];
+			l->map[j] = (unsigned short)i;
+			l->norm[j++] = d <= 0x95 ? '-' : d <= 0x9f ? '\'' : ' ';
+			i += 3;
 			continue;
 		}
 		l->map[j] = (unsigned short)i;
@@ -1056,8 +1070,12 @@ negated_after(const struct line *l, size_t end)
 	                                    "receptor", "antibody",     "antibodies", "shbg"};
 	size_t i = end;
 
-	while (i < l->len && strchr(" ,(-/", l->norm[i]))
+	while (i < l->len && strchr(" ,(-/", l->norm[i])) {
+		/* a column gap: the next word is another column's */
+		if (l->norm[i] == ' ' && i + 1 < l->len && l->norm[i + 1] == ' ')
+			return 0;
 		i++;
+	}
 	for (size_t k = 0; k < sizeof(after) / sizeof(after[0]); k++)
 		if (text_word_at(l->norm, l->len, i, after[k]))
 			return 1;
@@ -1206,6 +1224,165 @@ about_a_man(const char *text)
 	return 0;
 }
 
+/* --- grids: names in a header row, values in a row below ----------------------------------------
+ */
+
+#define GRID_COLS 16
+#define GRID_LOOKAHEAD 3 /* lines after the header: a units row, blank lines, the values */
+#define GRID_SLACK 4     /* columns a value may sit away from its header */
+
+struct column {
+	size_t start, end;
+	int key; /* a label's key, or -1 */
+	int lflags;
+	enum unit_kind unit; /* from a units row */
+};
+
+/* The line's columns: runs of text separated by two or more blanks. */
+static int
+columns(const struct line *l, struct column *c)
+{
+	size_t i = 0;
+	int n = 0;
+
+	while (n < GRID_COLS) {
+		while (i < l->len && l->norm[i] == ' ')
+			i++;
+		if (i >= l->len)
+			break;
+		c[n].start = i;
+		while (i < l->len &&
+		       !(l->norm[i] == ' ' && i + 1 < l->len && l->norm[i + 1] == ' '))
+			i++;
+		while (i > c[n].start && l->norm[i - 1] == ' ')
+			i--;
+		c[n].end = i;
+		c[n].key = -1;
+		c[n].lflags = 0;
+		c[n].unit = U_NONE;
+		n++;
+		while (i < l->len && l->norm[i] == ' ')
+			i++;
+	}
+	return n;
+}
+
+static int
+starts_number(const struct line *l, size_t i)
+{
+	enum value_qualifier q;
+	int oe;
+
+	i += parse_sign(l->norm, l->len, i, &q, &oe);
+	return i < l->len && isdigit((unsigned char)l->norm[i]);
+}
+
+/* The column of c[0..n) nearest to position at, within GRID_SLACK, or -1. */
+static int
+nearest(const struct column *c, int n, size_t at)
+{
+	int best = -1;
+	size_t bd = GRID_SLACK + 1;
+
+	for (int k = 0; k < n; k++) {
+		size_t d = c[k].start > at ? c[k].start - at : at - c[k].start;
+		if (d < bd) {
+			bd = d;
+			best = k;
+		}
+	}
+	return best;
+}
+
+/* "FSH  LH  E2  AMH" / "IU/L  IU/L  pg/mL  ng/mL" / "12.6  5.4  61  0.72": when l is such a header
+ * (two labels or more, no numbers), reads the values of the first row below it that has numbers. */
+static void
+read_grid(const struct line *l, const char *after, const struct doc *d, size_t at,
+          struct value_set *out)
+{
+	struct column h[GRID_COLS], c[GRID_COLS];
+	struct line row;
+	int nh = columns(l, h), labelled = 0;
+
+	for (int k = 0; k < nh; k++) {
+		size_t e;
+		int li = label_at(l, h[k].start, &e);
+		if (starts_number(l, h[k].start))
+			return;
+		if (li < 0 || e > h[k].end || negated_after(l, e) ||
+		    ((labels[li].flags & L_SEMEN) && !semen_context(d, at + l->map[h[k].start])))
+			continue;
+		h[k].key = labels[li].key;
+		h[k].lflags = labels[li].flags;
+		labelled++;
+	}
+	/* One label among other columns ("Date  TSH  Free T4  Vit D") is a grid only when the
+	 * value row has exactly its columns. */
+	if (labelled == 0 || nh < 2)
+		return;
+	for (int ahead = 0; ahead < GRID_LOOKAHEAD && after && *after; ahead++) {
+		const char *eol = strpbrk(after, "\n\f");
+		size_t n = eol ? (size_t)(eol - after) : strlen(after);
+		int nc, numbers = 0;
+
+		line_load(&row, after, n);
+		nc = columns(&row, c);
+		for (int k = 0; k < nc; k++)
+			numbers += starts_number(&row, c[k].start);
+		if (numbers == 0) {
+			/* a units row (or a blank line) */
+			for (int k = 0; k < nc; k++) {
+				size_t ue;
+				enum unit_kind u = unit_parse(row.norm, c[k].end, c[k].start, &ue);
+				int hk = nearest(h, nh, c[k].start);
+				if (hk >= 0 && u != U_NONE && u != U_UNKNOWN)
+					h[hk].unit = u;
+			}
+			after = eol && *eol == '\n' ? eol + 1 : NULL;
+			continue;
+		}
+		if (labelled == 1 && nc != nh)
+			return;
+		for (int k = 0; k < nh; k++) {
+			struct found f;
+			struct number num;
+			enum value_qualifier q = Q_NONE;
+			size_t i, ue;
+			double canon;
+			int oe, conv, vk = nc == nh ? k : nearest(c, nc, h[k].start);
+			enum unit_kind u;
+
+			if (h[k].key < 0 || vk < 0 || out->v[h[k].key].present)
+				continue;
+			i = c[vk].start + parse_sign(row.norm, c[vk].end, c[vk].start, &q, &oe);
+			if (!number_parse(row.norm, c[vk].end, i, &num) ||
+			    (num.end < c[vk].end && strchr("/:-", row.norm[num.end])))
+				continue; /* not a number, or a date */
+			u = unit_parse(row.norm, c[vk].end, num.end, &ue);
+			if (u == U_NONE || u == U_UNKNOWN)
+				u = h[k].unit;
+			if (((h[k].lflags & L_NEEDS_UNIT) && (u == U_NONE || u == U_UNKNOWN)) ||
+			    !unit_convert(h[k].key, u, num.v, &canon, &conv) ||
+			    canon < keys[h[k].key].min || canon > keys[h[k].key].max)
+				continue;
+			memset(&f, 0, sizeof(f));
+			f.ok = 1;
+			f.num = num;
+			f.q = q;
+			f.unit = u;
+			f.src_end = row.map[c[vk].end];
+			record(out, h[k].key, &f, &row, c[vk].start, NULL, d);
+			/* the source is the header's name and the value below it */
+			snprintf(out->v[h[k].key].source_text, sizeof(out->v[h[k].key].source_text),
+			         "%.*s %.*s", (int)(l->map[h[k].end] - l->map[h[k].start]),
+			         l->orig + l->map[h[k].start],
+			         (int)(row.map[c[vk].end] - row.map[c[vk].start]),
+			         row.orig + row.map[c[vk].start]);
+		}
+		return;
+	}
+}
+
 /* True when the text writes decimals with a point ("12.5") and never with a comma followed by one
  * or two digits ("7,1"). */
 static int
@@ -1295,6 +1472,7 @@ values_extract(const char *text, struct value_set *out)
 			}
 			i = end;
 		}
+		read_grid(&l, eol && *eol == '\n' ? eol + 1 : NULL, &d, (size_t)(p - text), out);
 		p += n;
 		if (*p)
 			p++;

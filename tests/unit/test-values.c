@@ -199,6 +199,21 @@ static const struct vcase cases[] = {
     {"Gender: M\nTestosterone 450 ng/dL", V_TESTOSTERONE, "450.00", "normal"},
     {"MALE HORMONE PANEL\nTestosterone 150 ng/dL", V_TESTOSTERONE, "150.00", "low"},
     {"Female hormone profile\nTestosterone 150 ng/dL", V_TESTOSTERONE, "150.00", "high"},
+    /* grids, punctuation, more semen words */
+    {"Date      FSH     LH      E2      AMH\n          IU/L    IU/L    pmol/L  ng/mL\n\n"
+     "02/19/2024  12.6    5.4     220     0.72",
+     V_ESTRADIOL, "59.93", NULL},
+    {"Date      FSH     LH      E2      AMH\n02/19/2024  12.6    5.4     61     0.72", V_LH, "5.40",
+     NULL},
+    {"Date     TSH     Free T4    Vit D\n02/19/2024   1.74    1.18    34", V_TSH, "1.74", NULL},
+    {"Date     TSH     Free T4    Vit D\n02/19/2024   1.74    1.18", V_TSH, "", NULL},
+    {"Semen analysis: \xe2\x80\x98progressive motility 31% and 3% normal forms.",
+     V_PROGRESSIVE_MOTILITY, "31.00", NULL},
+    {"Semen analysis: \xe2\x80\x98progressive motility 31% and 3% normal forms.", V_TOTAL_MOTILITY,
+     "", NULL},
+    {"CASA\nSperm concentration 38 M/ml\nMotile (A+B+C)   49 %   18.7 M/ml", V_TOTAL_MOTILITY,
+     "49.00", NULL},
+    {"Semen\nLive sperm (eosin-nigrosin)   62 %   54 %", V_VITALITY, "62.00", "normal"},
 };
 
 static void
