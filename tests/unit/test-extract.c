@@ -29,6 +29,7 @@
 
 #include "extract.h"
 #include "layout.h"
+#include "ocrtest.h"
 #include "tap.h"
 
 static const struct extract_limits limits = {50, 60000000LL, 300};
@@ -852,39 +853,6 @@ count_fds(void)
 		n++;
 	closedir(d);
 	return n;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-/* Frees what cairo and fontconfig keep for the fonts the test drew with, so that valgrind reports
- * only leaks of the code under test. fontconfig is not linked here, only loaded by cairo. */
-static void
-free_font_caches(void)
-{
-	void (*fc_fini)(void);
-
-	cairo_debug_reset_static_data();
-	*(void **)&fc_fini = dlsym(RTLD_DEFAULT, "FcFini");
-	if (fc_fini)
-		fc_fini();
-}
-
-/* tesseract's OpenMP runtime reads OMP_THREAD_LIMIT when the program loads: start again with it
- * (not under valgrind, which would not follow). */
-static void
-one_thread(char **argv)
-{
-	const char *preload = getenv("LD_PRELOAD");
-
-	if (getenv("OMP_THREAD_LIMIT") || (preload && strstr(preload, "vgpreload")))
-		return;
-	setenv("OMP_THREAD_LIMIT", "1", 1);
-	execv("/proc/self/exe", argv);
 }
 
 int

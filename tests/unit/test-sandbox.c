@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "sandbox.h"
+#include "ocrtest.h"
 #include "tap.h"
 
 #define SCAN "SA_report.JPG"
@@ -178,19 +179,6 @@ write_many_pages(const char *path, int n)
 	fprintf(f, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%ld\n%%%%EOF\n", total, xref);
 	free(off);
 	return fclose(f) == 0 ? 0 : -1;
-}
-
-/* As fv-worker does: OpenMP reads OMP_THREAD_LIMIT when libgomp loads, so start again with it
- * (make check exports it; valgrind would not follow the exec). */
-static void
-one_thread(char **argv)
-{
-	const char *preload = getenv("LD_PRELOAD");
-
-	if (getenv("OMP_THREAD_LIMIT") || (preload && strstr(preload, "vgpreload")))
-		return;
-	if (setenv("OMP_THREAD_LIMIT", "1", 1) == 0)
-		execv("/proc/self/exe", argv);
 }
 
 static struct sandbox_limits
