@@ -183,15 +183,12 @@ jobs_requeue_stuck(long older_than, long *count)
 	const char *params[1] = {secs};
 	PGresult *res;
 	enum fv_err e;
-	int i;
 
 	*count = 0;
 	snprintf(secs, sizeof(secs), "%ld", older_than);
 	if ((e = db_exec("job_stuck", 1, params, &res)) != FV_OK)
 		return e;
-	for (i = 0; i < PQntuples(res) && e == FV_OK; i++)
-		if ((e = queue_push(PQgetvalue(res, i, 0))) == FV_OK)
-			(*count)++;
+	e = queue_push_rows(res, count);
 	PQclear(res);
 	return e;
 }

@@ -87,13 +87,23 @@ queue_push(const char *document_id)
 }
 
 enum fv_err
+queue_push_rows(PGresult *res, long *count)
+{
+	enum fv_err e = FV_OK;
+
+	for (int i = 0; i < PQntuples(res) && e == FV_OK; i++)
+		if ((e = queue_push(PQgetvalue(res, i, 0))) == FV_OK)
+			(*count)++;
+	return e;
+}
+
+enum fv_err
 queue_requeue_stale(long older_than, long *count)
 {
 	char secs[24];
 	const char *params[1] = {secs};
 	PGresult *res;
 	enum fv_err e;
-	int i;
 
 	*count = 0;
 	snprintf(secs, sizeof(secs), "%ld", older_than);
@@ -104,9 +114,7 @@ queue_requeue_stale(long older_than, long *count)
 	                  " AND queued_at < now() - $1::bigint * interval '1 second' RETURNING id",
 	                  1, params, &res)) != FV_OK)
 		return e;
-	for (i = 0; i < PQntuples(res) && e == FV_OK; i++)
-		if ((e = queue_push(PQgetvalue(res, i, 0))) == FV_OK)
-			(*count)++;
+	e = queue_push_rows(res, count);
 	PQclear(res);
 	return e;
 }

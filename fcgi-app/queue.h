@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include "errors.h"
 
 #define QUEUE_KEY "fv:queue:analysis"
@@ -33,6 +35,9 @@ enum fv_err queue_push(const char *document_id);
 /* Queues again every live document that has been "queued" for more than older_than seconds.
  * Writes how many were queued. */
 enum fv_err queue_requeue_stale(long older_than, long *count);
+/* Queues the document ids in the first column of res, adding to *count; stops at the first
+ * failure (the sweeps queue the rest next time). */
+enum fv_err queue_push_rows(PGresult *res, long *count);
 /* Jobs waiting in the queue, or -1 when Redis is unreachable. */
 long queue_depth(void);
 
