@@ -337,17 +337,24 @@ label_at(const struct line *l, size_t i, size_t *end)
 struct doc {
 	const char *text;
 	int male; /* the document is about a man (semen analysis, "Sex: Male") */
+	/* Offsets of the last semen and other-context words before the current line (-1: none),
+	 * kept as the lines go by so that a label's context costs its own line only. */
+	long last_semen, last_other;
+	size_t line_start;
 };
 
-/* Last occurrence of any word of list in text[0, upto), as an offset, or -1. */
+#define NSEMEN (sizeof(semen_words) / sizeof(semen_words[0]))
+#define NOTHER (sizeof(other_words) / sizeof(other_words[0]))
+
+/* Last occurrence of any word of list in text[from, upto), as an offset, or -1. */
 static long
-last_of(const char *text, size_t upto, const char *const *list, size_t n)
+last_of(const char *text, size_t from, size_t upto, const char *const *list, size_t n)
 {
 	long best = -1;
 
 	for (size_t k = 0; k < n; k++) {
 		size_t wl = strlen(list[k]);
-		for (size_t i = upto >= wl ? upto - wl + 1 : 0; i-- > 0;) {
+		for (size_t i = upto >= from + wl ? upto - wl + 1 : from; i-- > from;) {
 			if (strncasecmp(text + i, list[k], wl) == 0) {
 				if ((long)i > best)
 					best = (long)i;
@@ -361,10 +368,27 @@ last_of(const char *text, size_t upto, const char *const *list, size_t n)
 static int
 semen_context(const struct doc *d, size_t at)
 {
-	long s = last_of(d->text, at, semen_words, sizeof(semen_words) / sizeof(semen_words[0]));
-	long o = last_of(d->text, at, other_words, sizeof(other_words) / sizeof(other_words[0]));
+	long s = last_of(d->text, d->line_start, at, semen_words, NSEMEN);
+	long o = last_of(d->text, d->line_start, at, other_words, NOTHER);
 
+	if (s < 0)
+		s = d->last_semen;
+	if (o < 0)
+		o = d->last_other;
 	return s >= 0 && s > o;
+}
+
+/* The context words of the line just read become the ones "before". */
+static void
+context_advance(struct doc *d, size_t line_end)
+{
+	long s = last_of(d->text, d->line_start, line_end, semen_words, NSEMEN);
+	long o = last_of(d->text, d->line_start, line_end, other_words, NOTHER);
+
+	if (s >= 0)
+		d->last_semen = s;
+	if (o >= 0)
+		d->last_other = o;
 }
 
 /* --- the scan ----------------------------------------------------------------------------------
@@ -1405,7 +1429,7 @@ void
 values_extract(const char *text, struct value_set *out)
 {
 	struct line l;
-	struct doc d = {text, 0};
+	struct doc d = {text, 0, -1, -1, 0};
 	const char *p = text;
 	bool nr[V_KEY_COUNT] = {false};
 
@@ -1425,6 +1449,7 @@ values_extract(const char *text, struct value_set *out)
 			nnext = e2 ? (size_t)(e2 - next) : strlen(next);
 		}
 		line_load(&l, p, n);
+		d.line_start = (size_t)(p - text);
 		if (p > text && p[-1] == '\f')
 			group_unit = U_NONE;
 		heading_unit(&l, &group_unit);
@@ -1473,6 +1498,7 @@ values_extract(const char *text, struct value_set *out)
 			i = end;
 		}
 		read_grid(&l, eol && *eol == '\n' ? eol + 1 : NULL, &d, (size_t)(p - text), out);
+		context_advance(&d, (size_t)(p - text) + n);
 		p += n;
 		if (*p)
 			p++;
