@@ -39,10 +39,14 @@ import os
 import re
 import secrets
 import subprocess
+import sys
 import threading
 import time
 import unittest
 import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "files"))
+import samples  # noqa: E402
 
 TIMEOUT = 10.0  # seconds per HTTP request: an unreachable or stuck server fails the test, never hangs it
 
@@ -1522,16 +1526,7 @@ def pdf_pages(n, text=b"AMH 2.5 ng/mL"):
     for i in range(n):
         objs[5 + i] = page
     objs[2] = b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (5 + i) for i in range(n)) + b"] /Count %d >>" % n
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = {}
-    for k in sorted(objs):
-        offsets[k] = len(out)
-        out += b"%d 0 obj\n" % k + objs[k] + b"\nendobj\n"
-    xref, total = len(out), max(objs) + 1
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % total
-    out += b"".join(b"%010d 00000 n \n" % offsets[k] for k in range(1, total))
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (total, xref)
-    return bytes(out)
+    return samples.pdf_file(objs)
 
 
 class shared_temp:
@@ -1591,13 +1586,4 @@ def scan_pdf(jpeg, pages, dpi=300, token=None):
         objs[6 + i] = page
     objs[2] = (b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (6 + i) for i in range(pages))
                + b"] /Count %d >>" % pages)
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = {}
-    for k in sorted(objs):
-        offsets[k] = len(out)
-        out += b"%d 0 obj\n" % k + objs[k] + b"\nendobj\n"
-    xref, total = len(out), max(objs) + 1
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % total
-    out += b"".join(b"%010d 00000 n \n" % offsets[k] for k in range(1, total))
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (total, xref)
-    return bytes(out)
+    return samples.pdf_file(objs, b"/Info 5 0 R")

@@ -53,24 +53,27 @@ def unique_pdf(token=None):
     """A one-page PDF with a text layer naming token; offsets and the xref table are exact."""
     token = (token or secrets.token_hex(8)).encode("ascii")
     content = b"BT /F1 12 Tf 72 720 Td (Estradiol 45 pg/mL sample " + token + b") Tj ET"
-    objs = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
+    return pdf_file({1: b"<< /Type /Catalog /Pages 2 0 R >>",
+                     2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                     3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+                        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+                     4: b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+                     5: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"})
+
+
+def pdf_file(objs, trailer=b""):
+    """A PDF of the objects {number: body} (1 is the catalog), with exact offsets and xref table;
+    trailer: more trailer entries (b"/Info 5 0 R")."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, o in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    offsets = {}
+    for k in sorted(objs):
+        offsets[k] = len(out)
+        out += b"%d 0 obj\n" % k + objs[k] + b"\nendobj\n"
+    xref, total = len(out), max(objs) + 1
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % total
+    out += b"".join(b"%010d 00000 n \n" % offsets[k] for k in range(1, total))
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (
+        total, b" " + trailer if trailer else b"", xref)
     return bytes(out)
 
 
