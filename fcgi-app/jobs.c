@@ -5,6 +5,7 @@
 
 #include "audit.h"
 #include "db.h"
+#include "input.h"
 #include "jobs.h"
 #include "log.h"
 #include "queue.h"
@@ -54,21 +55,7 @@ jobs_init(void)
 static bool
 uuid_like(const char *s)
 {
-	size_t i;
-
-	if (strlen(s) != 36)
-		return false;
-	for (i = 0; i < 36; i++) {
-		char c = s[i];
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-			return false;
-		}
-	}
-	return true;
+	return v_uuid(s, NULL) == NULL;
 }
 
 enum fv_err
